@@ -1,0 +1,58 @@
+#include "line_reader.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <stdexcept>
+
+#include "program.h"
+
+namespace socklab {
+
+LineReader::LineReader(int fd, std::string what, std::size_t max_line)
+    : fd_(fd), what_(std::move(what)), max_line_(max_line) {}
+
+bool LineReader::read_line(std::string& line) {
+  while (!take_line(line)) {
+    if (eof_) return false;
+    read_some();
+  }
+  return true;
+}
+
+bool LineReader::take_line(std::string& line) {
+  std::size_t newline = buffer_.find('\n', searched_);
+  if (newline != std::string::npos) {
+    line.assign(buffer_, start_, newline - start_);
+    start_ = searched_ = newline + 1;
+    return true;
+  }
+  searched_ = buffer_.size();  // scan each byte once, however many reads a long line takes
+  if (eof_ && start_ < buffer_.size()) {
+    line.assign(buffer_, start_);  // the last line had no '\n'
+    start_ = searched_ = buffer_.size();
+    return true;
+  }
+  return false;
+}
+
+void LineReader::read_some() {
+  if (buffer_.size() - start_ > max_line_) {
+    throw std::length_error(what_ + ": line longer than " + std::to_string(max_line_) + " bytes");
+  }
+  // Drop the lines already handed out before the buffer grows.
+  buffer_.erase(0, start_);
+  searched_ -= start_;
+  start_ = 0;
+
+  wait_readable(fd_);  // sleep here, where Ctrl-C / SIGTERM can wake us (see program.h)
+  char chunk[64 * 1024];
+  ssize_t n;
+  while ((n = read(fd_, chunk, sizeof chunk)) < 0) {
+    if (errno != EINTR) throw sys_error(what_);  // EINTR: see read(2); just read again
+  }
+  if (n == 0) eof_ = true;  // the peer closed its side (or shut down writing): no more bytes will come
+  buffer_.append(chunk, static_cast<std::size_t>(n));
+}
+
+}  // namespace socklab

@@ -1,0 +1,35 @@
+// Addresses, ports and reliable writes: the noise around the socket calls, not the socket calls themselves.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace socklab {
+
+// "8888" -> 8888. Anything else (empty, signs, letters, 0, > 65535) throws
+// UsageError: bad port "70000" (1-65535).
+std::uint16_t parse_port(std::string_view text);
+
+// A positive whole number for an option such as --backlog; throws UsageError naming the option.
+int parse_count(std::string_view option, std::string_view text, int max);
+
+// "127.0.0.1" or "localhost" -> an IPv4 socket address with that port. Throws UsageError: bad address "x".
+sockaddr_in make_ipv4_address(std::string_view host, std::uint16_t port);
+// INADDR_ANY (0.0.0.0) with that port: what a server binds to.
+sockaddr_in any_ipv4_address(std::uint16_t port);
+
+// "127.0.0.1:8888"
+std::string to_string(const sockaddr_in& address);
+// The local / remote address of a connected socket (getsockname(2) / getpeername(2)).
+sockaddr_in local_address(int fd);
+sockaddr_in peer_address(int fd);
+
+// Writes all of data, however many short writes and EINTRs it takes (write(2) may write less than asked).
+// Throws std::system_error on failure; `what` names the call and its subject in the message,
+// e.g. "send 127.0.0.1:5000: Broken pipe".
+void write_all(int fd, std::string_view data, const std::string& what = "write");
+
+}  // namespace socklab

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian packages socklab needs, if any are missing, and says what it does.
+# Run by `make` before configuring; safe to run again (does nothing when all are present).
+set -euo pipefail
+
+# Each package earns its place:
+#   g++, cmake, make      the toolchain (CMake >= 3.25: Debian 12 has 3.25)
+#   libgtest-dev          GoogleTest, for `make test`
+#   iproute2              `ss`, which the handouts use to show socket states
+packages=(g++ cmake make libgtest-dev iproute2)
+
+missing=()
+if ! command -v dpkg-query >/dev/null 2>&1; then
+  echo "socklab: not a Debian system (no dpkg-query); make sure these are installed: ${packages[*]}" >&2
+  exit 0
+fi
+for p in "${packages[@]}"; do
+  if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" != "installed" ]; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+  sudo=()
+elif command -v sudo >/dev/null 2>&1; then
+  sudo=(sudo)
+else
+  echo "socklab: missing Debian packages: ${missing[*]}" >&2
+  echo "socklab: not root and no sudo; install them with: apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+echo "socklab: installing missing Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+if ! "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"; then
+  echo "socklab: apt-get install failed; refreshing the package lists (apt-get update) and trying again"
+  "${sudo[@]}" apt-get update
+  "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+fi

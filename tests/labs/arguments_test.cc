@@ -1,0 +1,85 @@
+// Every program refuses bad arguments with a specific message, its usage, and exit 2 — and prints its usage
+// on --help with exit 0.
+#include "lab_fixture.h"
+
+using namespace testing_support;
+
+namespace {
+
+struct BadArguments {
+  std::string program;
+  std::vector<std::string> args;
+  std::string first_stderr_line;
+};
+
+void PrintTo(const BadArguments& c, std::ostream* os) {
+  *os << c.program;
+  for (const std::string& a : c.args) *os << " '" << a << "'";
+}
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+class BadArgumentsTest : public ::testing::TestWithParam<BadArguments> {};
+
+}  // namespace
+
+TEST_P(BadArgumentsTest, PrintsAClearMessageAndUsageAndExitsTwo) {
+  const BadArguments& c = GetParam();
+  Child child(c.program, c.args);
+  auto status = child.wait_exit();
+  ASSERT_TRUE(status.has_value()) << c.program << " did not exit";
+  EXPECT_EQ(status->describe(), "exit 2");
+  const std::string& err = child.stderr_text();
+  EXPECT_EQ(first_line(err), c.first_stderr_line);
+  EXPECT_NE(err.find("usage: " + c.program), std::string::npos) << err;
+  EXPECT_NE(err.find("example: " + c.program), std::string::npos) << err;
+  EXPECT_TRUE(child.stdout_lines().empty()) << "stdout is for data and events only";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllPrograms, BadArgumentsTest,
+    ::testing::Values(
+        BadArguments{"echo_server", {}, "echo_server: missing PORT"},
+        BadArguments{"echo_server", {"70000"}, "echo_server: bad port \"70000\" (1-65535)"},
+        BadArguments{"echo_server", {"0"}, "echo_server: bad port \"0\" (1-65535)"},
+        BadArguments{"echo_server", {"8x"}, "echo_server: bad port \"8x\" (1-65535)"},
+        BadArguments{"echo_server", {"8888", "--backlog"}, "echo_server: --backlog needs a value"},
+        BadArguments{"echo_server", {"8888", "--backlog", "-1"}, "echo_server: bad backlog \"-1\" (0-65535)"},
+        BadArguments{"echo_server", {"8888", "--bogus"}, "echo_server: unknown option \"--bogus\""},
+        BadArguments{"echo_server", {"8888", "9999"}, "echo_server: unexpected argument \"9999\""},
+        BadArguments{"echo_client", {}, "echo_client: missing -p PORT"},
+        BadArguments{"echo_client", {"-p", "70000"}, "echo_client: bad port \"70000\" (1-65535)"},
+        BadArguments{"echo_client", {"-p"}, "echo_client: -p needs a value"},
+        BadArguments{"echo_client", {"-a", "nowhere", "-p", "1"},
+                     "echo_client: bad address \"nowhere\" (IPv4 dotted quad or localhost)"},
+        BadArguments{"echo_client", {"-p", "1", "--bind", "0"}, "echo_client: bad port \"0\" (1-65535)"},
+        BadArguments{"echo_client", {"-p", "1", "--reuseaddr"}, "echo_client: --reuseaddr needs --bind LPORT"},
+        BadArguments{"echo_client", {"-p", "1", "extra"}, "echo_client: unknown argument \"extra\""},
+        BadArguments{"fork_server", {}, "fork_server: missing PORT"},
+        BadArguments{"fork_server", {"65536"}, "fork_server: bad port \"65536\" (1-65535)"},
+        BadArguments{"fork_server", {"1", "--no-parent-closed"}, "fork_server: unknown option \"--no-parent-closed\""},
+        BadArguments{"udp_chat_server", {}, "udp_chat_server: missing PORT"},
+        BadArguments{"udp_chat_server", {"1", "2"}, "udp_chat_server: too many arguments"},
+        BadArguments{"udp_chat_server", {"-5"}, "udp_chat_server: bad port \"-5\" (1-65535)"},
+        BadArguments{"udp_chat_client", {"-p", "1"}, "udp_chat_client: missing -n NICK"},
+        BadArguments{"udp_chat_client", {"-n", "bob"}, "udp_chat_client: missing -p PORT"},
+        BadArguments{"udp_chat_client", {"-p", "1", "-n", "bo b"},
+                     "udp_chat_client: bad nickname \"bo b\" (1-32 printable characters, no spaces)"},
+        BadArguments{"udp_chat_client", {"-p", "1", "-n", std::string(33, 'x')},
+                     "udp_chat_client: bad nickname \"" + std::string(33, 'x') +
+                         "\" (1-32 printable characters, no spaces)"}),
+    [](const ::testing::TestParamInfo<BadArguments>& param) {  // e.g. "echo_server_3"
+      return param.param.program + "_" + std::to_string(param.index);
+    });
+
+// --help is not an error: usage on stdout, exit 0.
+TEST(Help, PrintsUsageOnStdoutAndExitsZero) {
+  for (std::string program : {"echo_server", "echo_client", "fork_server", "udp_chat_server", "udp_chat_client"}) {
+    Child child(program, {"--help"});
+    auto line = child.next_line();
+    EXPECT_EQ(line.value_or("").rfind("usage: " + program, 0), 0u) << program;
+    auto status = child.wait_exit();
+    ASSERT_TRUE(status.has_value());
+    EXPECT_EQ(status->describe(), "exit 0") << program;
+  }
+}
