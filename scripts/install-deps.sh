@@ -6,8 +6,14 @@ set -euo pipefail
 # Each package earns its place:
 #   g++, cmake, make      the toolchain (CMake >= 3.25: Debian 12 has 3.25)
 #   libgtest-dev          GoogleTest, for `make test`
-#   iproute2              `ss`, which the handouts use to show socket states
-packages=(g++ cmake make libgtest-dev iproute2)
+#   iproute2              `ss`, which the handouts use to show socket states (and the harness's benchmark)
+#   libboost1.81-dev      Boost.Process v2 + Asio for the harness (1.81 only: it conflicts with 1.74's libboost-dev)
+#   libpugixml-dev        the XML experiment files
+#   libcli11-dev          socklab's command line
+#   nlohmann-json3-dev    the JSON report
+#   libbenchmark-dev      the snapshot-cost benchmark
+packages=(g++ cmake make libgtest-dev iproute2 libboost1.81-dev libpugixml-dev libcli11-dev nlohmann-json3-dev
+  libbenchmark-dev)
 
 missing=()
 if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -1,0 +1,312 @@
+#include "sockets.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <system_error>
+
+namespace socklab::harness {
+namespace {
+
+std::system_error errno_error(const std::string& what) {
+  return std::system_error(errno, std::generic_category(), what);
+}
+
+std::string address_text(int family, const void* raw) {
+  char text[INET6_ADDRSTRLEN] = "?";
+  inet_ntop(family, raw, text, sizeof text);
+  std::string s = text;
+  if (s == "0.0.0.0" || s == "::") return "*";
+  return s;
+}
+
+std::string endpoint(int family, const std::string& address, std::uint16_t port) {
+  std::string p = port == 0 ? "*" : std::to_string(port);
+  if (family == AF_INET6 && address != "*") return "[" + address + "]:" + p;
+  return address + ":" + p;
+}
+
+// --- NETLINK_SOCK_DIAG -------------------------------------------------------------------------------------
+
+class NetlinkSource : public SocketSource {
+ public:
+  NetlinkSource() {
+    fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (fd_ < 0) throw errno_error("socket(AF_NETLINK, NETLINK_SOCK_DIAG)");
+  }
+  ~NetlinkSource() override { close(fd_); }
+
+  std::vector<SocketInfo> snapshot() override {
+    std::vector<SocketInfo> result;
+    for (int family : {AF_INET, AF_INET6}) {
+      dump(family, IPPROTO_TCP, result);
+      dump(family, IPPROTO_UDP, result);
+    }
+    return result;
+  }
+  std::string name() const override { return "sock_diag"; }
+
+ private:
+  void dump(int family, int protocol, std::vector<SocketInfo>& out) {
+    struct {
+      nlmsghdr header;
+      inet_diag_req_v2 request;
+    } message{};
+    message.header.nlmsg_len = sizeof message;
+    message.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    message.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    message.header.nlmsg_seq = ++sequence_;
+    message.request.sdiag_family = static_cast<std::uint8_t>(family);
+    message.request.sdiag_protocol = static_cast<std::uint8_t>(protocol);
+    message.request.idiag_states = ~0u;  // every state, SYN-RECV request sockets and TIME-WAIT included
+    sockaddr_nl kernel{};
+    kernel.nl_family = AF_NETLINK;
+    if (sendto(fd_, &message, sizeof message, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) {
+      throw errno_error("sendto sock_diag");
+    }
+    // The answer comes in several datagrams (multipart) until NLMSG_DONE.
+    alignas(nlmsghdr) char buffer[32768];
+    for (;;) {
+      ssize_t n = recv(fd_, buffer, sizeof buffer, 0);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        throw errno_error("recv sock_diag");
+      }
+      int length = static_cast<int>(n);
+      for (auto* h = reinterpret_cast<nlmsghdr*>(buffer); NLMSG_OK(h, length); h = NLMSG_NEXT(h, length)) {
+        if (h->nlmsg_seq != sequence_) continue;
+        if (h->nlmsg_type == NLMSG_DONE) return;
+        if (h->nlmsg_type == NLMSG_ERROR) {
+          auto* error = static_cast<nlmsgerr*>(NLMSG_DATA(h));
+          if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) throw std::runtime_error("sock_diag: truncated error");
+          // UDP diag may be missing (module not loaded): treat as "no sockets" rather than failing.
+          if (protocol == IPPROTO_UDP && (error->error == -ENOENT || error->error == -EOPNOTSUPP)) return;
+          errno = -error->error;
+          throw errno_error("sock_diag dump");
+        }
+        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) continue;
+        out.push_back(convert(*static_cast<inet_diag_msg*>(NLMSG_DATA(h)), protocol));
+      }
+    }
+  }
+
+  static SocketInfo convert(const inet_diag_msg& m, int protocol) {
+    SocketInfo s;
+    s.protocol = protocol == IPPROTO_TCP ? Protocol::kTcp : Protocol::kUdp;
+    s.family = m.idiag_family;
+    s.state = tcp_state_name(m.idiag_state, s.protocol);
+    s.local_address = address_text(m.idiag_family, m.id.idiag_src);
+    s.peer_address = address_text(m.idiag_family, m.id.idiag_dst);
+    s.local_port = ntohs(m.id.idiag_sport);
+    s.peer_port = ntohs(m.id.idiag_dport);
+    s.recv_q = m.idiag_rqueue;
+    s.send_q = m.idiag_wqueue;
+    s.inode = m.idiag_inode;
+    static const char* kTimers[] = {"", "on", "keepalive", "timewait", "persist"};
+    if (m.idiag_timer > 0 && m.idiag_timer < 5) {
+      s.timer = kTimers[m.idiag_timer];
+      s.timer_ms = m.idiag_expires;
+    }
+    return s;
+  }
+
+  int fd_ = -1;
+  std::uint32_t sequence_ = 0;
+};
+
+// --- /proc/net/{tcp,udp}{,6} ----------------------------------------------------------------------------------
+
+class ProcfsSource : public SocketSource {
+ public:
+  std::vector<SocketInfo> snapshot() override {
+    std::vector<SocketInfo> result;
+    read("/proc/net/tcp", AF_INET, Protocol::kTcp, result);
+    read("/proc/net/tcp6", AF_INET6, Protocol::kTcp, result);
+    read("/proc/net/udp", AF_INET, Protocol::kUdp, result);
+    read("/proc/net/udp6", AF_INET6, Protocol::kUdp, result);
+    return result;
+  }
+  std::string name() const override { return "procfs"; }
+
+ private:
+  // "0100007F:22B8" -> 127.0.0.1, 8888. The address is the kernel's in-memory words printed in hex.
+  static void parse_endpoint(const std::string& text, int family, std::string& address, std::uint16_t& port) {
+    std::size_t colon = text.find(':');
+    std::string hex = text.substr(0, colon);
+    port = static_cast<std::uint16_t>(std::stoul(text.substr(colon + 1), nullptr, 16));
+    unsigned char raw[16] = {};
+    std::size_t words = hex.size() / 8;
+    for (std::size_t w = 0; w < words && w < 4; ++w) {
+      std::uint32_t value = static_cast<std::uint32_t>(std::stoul(hex.substr(w * 8, 8), nullptr, 16));
+      std::memcpy(raw + w * 4, &value, 4);  // printed from a host-order u32: copy back as is
+    }
+    address = address_text(family, raw);
+  }
+
+  static void read(const char* path, int family, Protocol protocol, std::vector<SocketInfo>& out) {
+    std::ifstream file(path);
+    if (!file) return;  // e.g. no IPv6 in this kernel
+    std::string line;
+    std::getline(file, line);  // header
+    while (std::getline(file, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+      if (!(fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >> inode)) {
+        continue;
+      }
+      SocketInfo s;
+      s.protocol = protocol;
+      s.family = family;
+      s.state = tcp_state_name(static_cast<int>(std::stoul(state, nullptr, 16)), protocol);
+      parse_endpoint(local, family, s.local_address, s.local_port);
+      parse_endpoint(remote, family, s.peer_address, s.peer_port);
+      std::size_t colon = queues.find(':');
+      s.send_q = static_cast<std::uint32_t>(std::stoul(queues.substr(0, colon), nullptr, 16));
+      s.recv_q = static_cast<std::uint32_t>(std::stoul(queues.substr(colon + 1), nullptr, 16));
+      if (s.state == "LISTEN") s.send_q = 0;  // /proc does not show the backlog
+      s.inode = std::stoull(inode);
+      out.push_back(s);
+    }
+  }
+};
+
+std::string comm_of(int pid) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/comm");
+  std::string comm;
+  std::getline(file, comm);
+  return comm;
+}
+
+}  // namespace
+
+std::string SocketInfo::local() const { return endpoint(family, local_address, local_port); }
+std::string SocketInfo::peer() const { return endpoint(family, peer_address, peer_port); }
+
+std::string tcp_state_name(int state, Protocol protocol) {
+  if (protocol == Protocol::kUdp) return state == TCP_ESTABLISHED ? "ESTAB" : "UNCONN";
+  switch (state) {
+    case TCP_ESTABLISHED: return "ESTAB";
+    case TCP_SYN_SENT: return "SYN-SENT";
+    case TCP_SYN_RECV: return "SYN-RECV";
+    case TCP_FIN_WAIT1: return "FIN-WAIT-1";
+    case TCP_FIN_WAIT2: return "FIN-WAIT-2";
+    case TCP_TIME_WAIT: return "TIME-WAIT";
+    case TCP_CLOSE: return "UNCONN";
+    case TCP_CLOSE_WAIT: return "CLOSE-WAIT";
+    case TCP_LAST_ACK: return "LAST-ACK";
+    case TCP_LISTEN: return "LISTEN";
+    case TCP_CLOSING: return "CLOSING";
+    case 12: return "SYN-RECV";  // TCP_NEW_SYN_RECV: a request socket, shown by ss as SYN-RECV
+    default: return "UNKNOWN-" + std::to_string(state);
+  }
+}
+
+std::unique_ptr<SocketSource> make_netlink_source() { return std::make_unique<NetlinkSource>(); }
+std::unique_ptr<SocketSource> make_procfs_source() { return std::make_unique<ProcfsSource>(); }
+
+std::unique_ptr<SocketSource> make_best_source() {
+  try {
+    auto source = make_netlink_source();
+    source->snapshot();  // fails here if sock_diag is not permitted
+    return source;
+  } catch (const std::exception&) {
+    return make_procfs_source();
+  }
+}
+
+void attribute_owners(std::vector<SocketInfo>& sockets) {
+  std::map<std::uint64_t, std::vector<SocketInfo*>> by_inode;
+  for (SocketInfo& s : sockets) {
+    if (s.inode != 0) by_inode[s.inode].push_back(&s);
+  }
+  if (by_inode.empty()) return;
+  DIR* proc = opendir("/proc");
+  if (!proc) return;
+  while (dirent* entry = readdir(proc)) {
+    int pid = atoi(entry->d_name);
+    if (pid <= 0) continue;
+    std::string fd_dir = "/proc/" + std::string(entry->d_name) + "/fd";
+    DIR* fds = opendir(fd_dir.c_str());
+    if (!fds) continue;  // gone, or another user's process
+    std::string comm;
+    while (dirent* fd_entry = readdir(fds)) {
+      if (fd_entry->d_name[0] == '.') continue;
+      char target[64];
+      ssize_t n = readlinkat(dirfd(fds), fd_entry->d_name, target, sizeof target - 1);
+      if (n <= 8 || std::strncmp(target, "socket:[", 8) != 0) continue;
+      target[n] = '\0';
+      auto it = by_inode.find(std::strtoull(target + 8, nullptr, 10));
+      if (it == by_inode.end()) continue;
+      if (comm.empty()) comm = comm_of(pid);
+      for (SocketInfo* s : it->second) s->owners.push_back({pid, comm, atoi(fd_entry->d_name)});
+    }
+    closedir(fds);
+  }
+  closedir(proc);
+  for (SocketInfo& s : sockets) {
+    std::sort(s.owners.begin(), s.owners.end(), [](auto& a, auto& b) { return a.pid < b.pid; });
+  }
+}
+
+bool SocketFilter::matches(const SocketInfo& s) const {
+  if (ports.empty() && pids.empty()) return true;
+  if (ports.count(s.local_port) || ports.count(s.peer_port)) return true;
+  return std::any_of(s.owners.begin(), s.owners.end(), [&](const SocketOwner& o) { return pids.count(o.pid) > 0; });
+}
+
+std::vector<SocketInfo> filtered(const std::vector<SocketInfo>& sockets, const SocketFilter& filter) {
+  std::vector<SocketInfo> result;
+  std::copy_if(sockets.begin(), sockets.end(), std::back_inserter(result),
+               [&](const SocketInfo& s) { return filter.matches(s); });
+  return result;
+}
+
+std::string format_table(const std::vector<SocketInfo>& sockets) {
+  std::vector<std::vector<std::string>> rows{{"Proto", "State", "Recv-Q", "Send-Q", "Local", "Peer", "Timer", "Process"}};
+  for (const SocketInfo& s : sockets) {
+    std::string timer;
+    if (!s.timer.empty()) {
+      std::ostringstream t;
+      t << s.timer << "," << (s.timer_ms >= 1000 ? std::to_string(s.timer_ms / 1000) + "sec"
+                                                   : std::to_string(s.timer_ms) + "ms");
+      timer = t.str();
+    }
+    std::string owners;
+    for (const SocketOwner& o : s.owners) {
+      if (!owners.empty()) owners += ",";
+      owners += "(\"" + o.command + "\",pid=" + std::to_string(o.pid) + ",fd=" + std::to_string(o.fd) + ")";
+    }
+    rows.push_back({s.protocol_name(), s.state, std::to_string(s.recv_q), std::to_string(s.send_q), s.local(),
+                    s.peer(), timer, owners});
+  }
+  std::vector<std::size_t> widths(rows[0].size(), 0);
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  return out;
+}
+
+}  // namespace socklab::harness
