@@ -1,0 +1,127 @@
+// The experiment model: what an XML file in experiments/ describes, already validated.
+//
+// An experiment is a list of steps run in order. Actions (start a program, type a line, send a signal, open a
+// raw socket, ...) make things happen; checks (expect-*) wait, with a deadline, for something to be true and
+// earn points when it is. See docs/experiments.md for the vocabulary.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace socklab::harness {
+
+using Millis = std::chrono::milliseconds;
+
+enum class StepKind {
+  // actions
+  kStart, kSend, kCloseStdin, kSignal, kWait, kSnapshot, kTcpConnect, kTcpSend, kTcpClose, kUdpSend,
+  // checks
+  kExpectOutput, kExpectNoOutput, kExpectExit, kExpectRunning, kExpectSocket, kExpectFdCount,
+  kExpectNoZombies, kExpectTcpLine, kExpectTcpEof, kExpectDatagram, kExpectConnect,
+};
+
+bool is_check(StepKind kind);
+const char* step_element(StepKind kind);  // its XML element name
+
+// Text with placeholders still in it ("{port}", "{pid:server}"), filled in when the step runs.
+using Template = std::string;
+
+struct Step {
+  StepKind kind{};
+  int line = 0;  // in the XML file, for messages
+
+  // check: name, points, hint (shown when it fails), fatal (stop the experiment when it fails)
+  std::string check_name;
+  int points = 0;
+  std::string hint;
+  bool fatal = false;
+
+  std::string process;  // the process an action or check is about (its id)
+  Template text;        // send / tcp-send / udp-send / expect-output line, with escapes already decoded
+  std::size_t repeat = 1;
+  bool newline = true;  // send: append '\n'
+  Millis timeout{0};    // checks and readiness: how long to wait; wait/expect-no-output: how long to watch
+
+  // start
+  std::string program;
+  std::vector<Template> args;
+  std::vector<std::pair<std::string, Template>> env;
+  bool stdout_pty = true;
+  Template ready_listen;  // a TCP LISTEN socket on this port owned by the process
+  Template ready_bound;   // a UDP socket bound to this port owned by the process
+  std::string ready_output;  // a stdout line matching this regex
+
+  // send-signal
+  int signal = 0;
+
+  // expect-output / expect-datagram / expect-tcp-line
+  std::string stream = "stdout";
+  enum class Match { kExact, kRegex, kContains } match = Match::kExact;
+
+  // expect-exit: an exit code or a signal
+  std::optional<int> exit_code;
+  std::optional<int> exit_signal;
+  bool any_exit_code_but_zero = false;  // code="nonzero"
+
+  // expect-socket (filter + count)
+  std::string protocol = "tcp";
+  std::vector<std::string> states;  // any of these; empty: any state
+  Template local_port, peer_port;
+  std::string owner;                // process id: owned by it or by a process of its group
+  std::optional<std::uint32_t> recv_q, send_q;
+  std::optional<int> count, min_count, max_count;
+  bool distinct_owners = false;     // the matching sockets are held by as many different processes
+
+  // expect-fd-count: compared with the count recorded when the process became ready
+  std::optional<int> fd_change;
+
+  // raw actors
+  std::string conn;     // tcp-connect id / tcp-send, tcp-close, expect-tcp-* target; udp socket id
+  Template port;        // destination port
+  Template from_port;   // tcp-connect: bind this local port first
+  bool reuseaddr = false;
+  int conn_count = 1;   // tcp-connect: how many connections
+  bool reset = false;   // tcp-close: RST instead of FIN
+
+  // wait / snapshot
+  std::string title;
+};
+
+struct Experiment {
+  std::string file;   // path as given
+  std::string id;
+  std::string title;
+  std::string about;  // what to observe, shown before it runs
+  std::string lab;    // "1".."5" (from the lab attribute)
+  bool graded = true; // false: observation only, never run against submissions, no points
+  std::string isolation = "auto";  // auto: own network namespace when possible; host; netns (required)
+  std::vector<std::pair<std::string, std::string>> sysctls;  // applied in the experiment's namespace
+  Millis timeout{30000};  // the whole experiment
+  std::vector<Step> steps;
+
+  int max_points() const;
+};
+
+// Errors in an experiment file, each "FILE:LINE: message".
+struct LoadError {
+  std::string file;
+  int line = 0;
+  std::string message;
+  std::string text() const { return file + ":" + std::to_string(line) + ": " + message; }
+};
+
+// Loads and validates one file. On errors returns nullopt and appends every problem found to `errors`.
+std::optional<Experiment> load_experiment(const std::string& path, std::vector<LoadError>& errors);
+
+// Files to load for the given paths: a file as is; a directory: its *.xml files, sorted, recursively.
+std::vector<std::string> experiment_files(const std::vector<std::string>& paths, std::vector<LoadError>& errors);
+
+// Parses "250ms", "2s", "1.5s", "1min" (no other units); nullopt if malformed.
+std::optional<Millis> parse_duration(const std::string& text);
+// "TERM", "SIGTERM", "15" -> 15; 0 if unknown.
+int parse_signal(const std::string& text);
+
+}  // namespace socklab::harness

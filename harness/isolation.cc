@@ -1,0 +1,82 @@
+#include "isolation.h"
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+namespace socklab::harness {
+namespace {
+
+bool write_file(const std::string& path, const std::string& text) {
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  close(fd);
+  return ok;
+}
+
+bool in_own_user_namespace = false;
+
+bool bring_loopback_up(std::string& why_not) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    why_not = std::string("socket: ") + std::strerror(errno);
+    return false;
+  }
+  ifreq request{};
+  std::strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
+  bool ok = ioctl(fd, SIOCGIFFLAGS, &request) == 0;
+  if (ok) {
+    request.ifr_flags = static_cast<short>(request.ifr_flags | IFF_UP);  // a new namespace's lo starts DOWN
+    ok = ioctl(fd, SIOCSIFFLAGS, &request) == 0;
+  }
+  if (!ok) why_not = std::string("bringing lo up: ") + std::strerror(errno);
+  close(fd);
+  return ok;
+}
+
+}  // namespace
+
+bool enter_new_network_namespace(std::string& why_not) {
+  if (unshare(CLONE_NEWNET) != 0) {
+    if (errno != EPERM || in_own_user_namespace) {
+      why_not = std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno);
+      return false;
+    }
+    // Not root: a user namespace of our own makes us root there, allowed to create network namespaces.
+    uid_t uid = getuid();
+    gid_t gid = getgid();
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0) {
+      why_not = std::string("unshare(CLONE_NEWUSER|CLONE_NEWNET): ") + std::strerror(errno);
+      return false;
+    }
+    in_own_user_namespace = true;
+    write_file("/proc/self/setgroups", "deny");
+    if (!write_file("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1") ||
+        !write_file("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1")) {
+      why_not = std::string("writing uid_map/gid_map: ") + std::strerror(errno);
+      return false;
+    }
+  }
+  return bring_loopback_up(why_not);
+}
+
+bool set_sysctl(const std::string& name, const std::string& value, std::string& why_not) {
+  std::string path = "/proc/sys/" + name;
+  std::replace(path.begin() + 10, path.end(), '.', '/');
+  if (!write_file(path, value)) {
+    why_not = "cannot set " + name + "=" + value + " (" + path + ": " + std::strerror(errno) + ")";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace socklab::harness

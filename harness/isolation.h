@@ -1,0 +1,17 @@
+// Network namespaces: each experiment can run in a fresh one, with only its own loopback, its own ports and
+// TIME-WAIT sockets, and sysctls at their defaults (so an experiment can set tcp_syncookies=0 for itself).
+#pragma once
+
+#include <string>
+
+namespace socklab::harness {
+
+// Moves the harness (and so every program it starts from now on) into a new network namespace with `lo` up.
+// As root: unshare(CLONE_NEWNET). Otherwise: once into a new user namespace (we are root there), then
+// CLONE_NEWNET. Returns false, with the reason in why_not, where the platform does not allow it.
+bool enter_new_network_namespace(std::string& why_not);
+
+// Writes a net.* sysctl of the current namespace ("net.ipv4.tcp_syncookies", "0"); false + why_not on failure.
+bool set_sysctl(const std::string& name, const std::string& value, std::string& why_not);
+
+}  // namespace socklab::harness

@@ -1,0 +1,31 @@
+// Reporters: text for people (as it happens, colour on a terminal), JSON and JUnit XML for machines.
+#pragma once
+
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include "results.h"
+
+namespace socklab::harness {
+
+std::unique_ptr<Reporter> make_text_reporter(std::ostream& out, bool colour, bool verbose);
+std::unique_ptr<Reporter> make_json_reporter(std::ostream& out);
+std::unique_ptr<Reporter> make_junit_reporter(std::ostream& out);
+
+// Sends every event to several reporters (live text on the terminal plus a JSON file, for instance).
+class TeeReporter : public Reporter {
+ public:
+  void add(Reporter* r) { reporters_.push_back(r); }
+  void begin(const Experiment& e, const ExperimentResult& r) override { for (auto* x : reporters_) x->begin(e, r); }
+  void step(const StepRecord& s) override { for (auto* x : reporters_) x->step(s); }
+  void check(const CheckResult& c) override { for (auto* x : reporters_) x->check(c); }
+  void snapshot(const SnapshotRecord& s) override { for (auto* x : reporters_) x->snapshot(s); }
+  void end(const ExperimentResult& r) override { for (auto* x : reporters_) x->end(r); }
+  void finish(const std::vector<ExperimentResult>& all) override { for (auto* x : reporters_) x->finish(all); }
+
+ private:
+  std::vector<Reporter*> reporters_;
+};
+
+}  // namespace socklab::harness

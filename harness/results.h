@@ -1,0 +1,81 @@
+// What running an experiment produced: steps, checks with points, socket snapshots, process exits.
+// Reporters (text as it happens, JSON, JUnit) render it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "experiment.h"
+#include "sockets.h"
+
+namespace socklab::harness {
+
+struct StepRecord {
+  double at = 0;  // seconds since the experiment started
+  int line = 0;
+  std::string text;  // "start server: echo_server 40001", "send to client: \"hello\""
+  bool ok = true;    // false: an action that went wrong (shown, and the reason in text)
+};
+
+struct CheckResult {
+  enum class Status { kPassed, kFailed, kNotRun };
+  std::string name;
+  int line = 0;
+  Status status = Status::kNotRun;
+  int points = 0, max_points = 0;
+  double at = 0;
+  std::string expected;  // "line \"olleh\" on client's stdout within 2s"
+  std::string actual;    // what was seen instead
+  std::string hint;
+  std::string detail;    // the tail of a program's output, a socket table
+  const char* status_name() const;
+};
+
+struct SnapshotRecord {
+  std::string title;
+  int line = 0;
+  double at = 0;
+  std::vector<SocketInfo> sockets;
+};
+
+struct ProcessRecord {
+  std::string id, program, command_line;
+  int pid = 0;
+  std::string ending;  // "exit 0", "killed by SIGKILL", "terminated by the harness (still running at the end)"
+  std::string stdout_tail, stderr_tail;
+  std::size_t stdout_bytes = 0, stderr_bytes = 0;
+  bool truncated = false;
+};
+
+struct ExperimentResult {
+  std::string file, id, title, about, lab;
+  bool graded = true;
+  std::string isolation;     // "netns" or "host", and why
+  std::string capture;       // "sock_diag" or "procfs"
+  std::vector<std::string> notes;  // e.g. sysctls not applied
+  std::vector<StepRecord> steps;
+  std::vector<CheckResult> checks;
+  std::vector<SnapshotRecord> snapshots;
+  std::vector<ProcessRecord> processes;
+  double duration = 0;
+  std::string error;  // why the experiment stopped early, if it did
+  bool interrupted = false;
+
+  int points() const;
+  int max_points() const;
+  bool passed() const;  // every check passed and no error
+};
+
+class Reporter {
+ public:
+  virtual ~Reporter() = default;
+  virtual void begin(const Experiment&, const ExperimentResult&) {}
+  virtual void step(const StepRecord&) {}
+  virtual void check(const CheckResult&) {}
+  virtual void snapshot(const SnapshotRecord&) {}
+  virtual void end(const ExperimentResult&) {}
+  // After the last experiment: write the whole record (JSON, JUnit) or the summary (text).
+  virtual void finish(const std::vector<ExperimentResult>&) {}
+};
+
+}  // namespace socklab::harness

@@ -1,0 +1,59 @@
+// Runs experiments: starts the programs, performs the steps, evaluates the checks, and always cleans up.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "experiment.h"
+#include "process.h"
+#include "results.h"
+
+namespace socklab::harness {
+
+struct RunOptions {
+  std::string bin_dir;                          // programs are found here by name
+  std::map<std::string, std::string> bins;      // --bin NAME=PATH overrides
+  double time_scale = 1.0;                      // every deadline is multiplied by this
+  std::string isolation = "auto";               // auto | host | netns (overrides the files' "auto")
+  std::chrono::milliseconds grace{1000};        // SIGTERM -> SIGKILL
+  bool verbose = false;
+};
+
+class Runner {
+ public:
+  Runner(EventLoop& loop, Launcher& launcher, RunOptions options, Reporter& reporter);
+  ~Runner();
+  ExperimentResult run(const Experiment& experiment);
+  // Ctrl-C: the current experiment stops at once and cleans up; further ones are not started.
+  void interrupt() { interrupted_ = true; }
+  bool interrupted() const { return interrupted_; }
+
+ private:
+  EventLoop& loop_;
+  Launcher& launcher_;
+  RunOptions options_;
+  Reporter& reporter_;
+  bool interrupted_ = false;
+};
+
+// Placeholders: {port}, {port2}, {port:NAME} get free ports (allocated on first use, the same for the whole
+// experiment); {pid:ID} the pid of a started process. "\{" stands for a literal brace.
+class Placeholders {
+ public:
+  explicit Placeholders(std::function<std::uint16_t()> allocate_port);
+  std::string fill(const std::string& text);  // throws std::runtime_error for a {pid:ID} not started
+  void set_pid(const std::string& id, int pid) { pids_[id] = pid; }
+  std::vector<std::uint16_t> ports() const;
+
+ private:
+  std::function<std::uint16_t()> allocate_port_;
+  std::map<std::string, std::uint16_t> ports_;
+  std::map<std::string, int> pids_;
+};
+
+// A TCP port that is free now in the current network namespace (bind to 0, then release).
+std::uint16_t free_port();
+
+}  // namespace socklab::harness
