@@ -325,6 +325,10 @@ class ExperimentRun {
   }
 
   std::string exit_note(ProcState& p) {
+    // Its output just ended? Then its exit is usually a moment away: let the message say how it ended.
+    if (p.process->out().closed && !p.process->exit_status()) {
+      loop_.run_until([&] { return p.process->exit_status().has_value(); }, Clock::now() + std::chrono::milliseconds(200));
+    }
     auto status = p.process->exit_status();
     if (!status) return "";
     return "; " + p.process->spec().name + " has exited (" + status->describe() + ")";
