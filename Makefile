@@ -3,7 +3,7 @@ BUILD ?= build
 CMAKE_BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps configure test lab1 lab2 lab3 lab4 lab5 clean format asan
+.PHONY: all deps configure test bench lab1 lab2 lab3 lab4 lab5 clean format asan
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -16,6 +16,10 @@ configure: deps
 
 test: all
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 120
+
+# Snapshot cost of the harness's capture paths (Google Benchmark).
+bench: all
+	$(BUILD)/bin/socklab_bench
 
 # Build and run one lab's experiments (they need the socklab harness: see docs/labs/).
 lab1 lab2 lab3 lab4 lab5: all

@@ -272,7 +272,13 @@ class ExperimentRun {
 
   std::vector<SocketInfo> capture() {
     std::vector<SocketInfo> all = source_->snapshot();
-    attribute_owners(all);
+    std::vector<int> ours;
+    for (auto& [id, p] : processes_) {
+      if (p.process->exit_status()) continue;  // (its children, if any, were in its group: see below)
+      auto tree = process_tree(p.process->pid());
+      ours.insert(ours.end(), tree.begin(), tree.end());
+    }
+    attribute_owners(all, ours);
     SocketFilter filter;
     for (std::uint16_t p : placeholders_.ports()) filter.ports.insert(p);
     for (auto& [id, conn] : tcp_) {
@@ -281,22 +287,8 @@ class ExperimentRun {
       }
     }
     for (auto& [id, u] : udp_) filter.ports.insert(u->local_port);
-    for (auto& [id, p] : processes_) filter.pids.insert(p.process->pid());
-    std::vector<SocketInfo> mine;
-    for (const SocketInfo& s : all) {
-      bool owned = std::any_of(s.owners.begin(), s.owners.end(), [&](const SocketOwner& o) { return in_our_groups(o.pid); });
-      if (filter.matches(s) || owned) mine.push_back(s);
-    }
-    return mine;
-  }
-
-  bool in_our_groups(int pid) {
-    auto st = proc_stat(pid);
-    if (!st) return false;
-    for (auto& [id, p] : processes_) {
-      if (st->pgrp == p.process->pid()) return true;
-    }
-    return false;
+    for (int pid : ours) filter.pids.insert(pid);
+    return filtered(all, filter);
   }
 
   bool owned_by(const SocketInfo& s, const std::string& process_id) {

@@ -227,38 +227,67 @@ std::unique_ptr<SocketSource> make_best_source() {
   }
 }
 
-void attribute_owners(std::vector<SocketInfo>& sockets) {
+namespace {
+
+void scan_process_fds(int pid, std::map<std::uint64_t, std::vector<SocketInfo*>>& by_inode) {
+  std::string fd_dir = "/proc/" + std::to_string(pid) + "/fd";
+  DIR* fds = opendir(fd_dir.c_str());
+  if (!fds) return;  // gone, or another user's process
+  std::string comm;
+  while (dirent* fd_entry = readdir(fds)) {
+    if (fd_entry->d_name[0] == '.') continue;
+    char target[64];
+    ssize_t n = readlinkat(dirfd(fds), fd_entry->d_name, target, sizeof target - 1);
+    if (n <= 8 || std::strncmp(target, "socket:[", 8) != 0) continue;
+    target[n] = '\0';
+    auto it = by_inode.find(std::strtoull(target + 8, nullptr, 10));
+    if (it == by_inode.end()) continue;
+    if (comm.empty()) comm = comm_of(pid);
+    for (SocketInfo* s : it->second) s->owners.push_back({pid, comm, atoi(fd_entry->d_name)});
+  }
+  closedir(fds);
+}
+
+void attribute(std::vector<SocketInfo>& sockets, const std::vector<int>* only) {
   std::map<std::uint64_t, std::vector<SocketInfo*>> by_inode;
   for (SocketInfo& s : sockets) {
+    s.owners.clear();
     if (s.inode != 0) by_inode[s.inode].push_back(&s);
   }
   if (by_inode.empty()) return;
-  DIR* proc = opendir("/proc");
-  if (!proc) return;
-  while (dirent* entry = readdir(proc)) {
-    int pid = atoi(entry->d_name);
-    if (pid <= 0) continue;
-    std::string fd_dir = "/proc/" + std::string(entry->d_name) + "/fd";
-    DIR* fds = opendir(fd_dir.c_str());
-    if (!fds) continue;  // gone, or another user's process
-    std::string comm;
-    while (dirent* fd_entry = readdir(fds)) {
-      if (fd_entry->d_name[0] == '.') continue;
-      char target[64];
-      ssize_t n = readlinkat(dirfd(fds), fd_entry->d_name, target, sizeof target - 1);
-      if (n <= 8 || std::strncmp(target, "socket:[", 8) != 0) continue;
-      target[n] = '\0';
-      auto it = by_inode.find(std::strtoull(target + 8, nullptr, 10));
-      if (it == by_inode.end()) continue;
-      if (comm.empty()) comm = comm_of(pid);
-      for (SocketInfo* s : it->second) s->owners.push_back({pid, comm, atoi(fd_entry->d_name)});
+  if (only) {
+    for (int pid : *only) scan_process_fds(pid, by_inode);
+  } else if (DIR* proc = opendir("/proc")) {
+    while (dirent* entry = readdir(proc)) {
+      int pid = atoi(entry->d_name);
+      if (pid > 0) scan_process_fds(pid, by_inode);
     }
-    closedir(fds);
+    closedir(proc);
   }
-  closedir(proc);
   for (SocketInfo& s : sockets) {
     std::sort(s.owners.begin(), s.owners.end(), [](auto& a, auto& b) { return a.pid < b.pid; });
   }
+}
+
+}  // namespace
+
+void attribute_owners(std::vector<SocketInfo>& sockets) { attribute(sockets, nullptr); }
+void attribute_owners(std::vector<SocketInfo>& sockets, const std::vector<int>& pids) { attribute(sockets, &pids); }
+
+std::vector<int> process_tree(int root) {
+  std::vector<int> tree{root};
+  for (std::size_t i = 0; i < tree.size() && tree.size() < 100000; ++i) {
+    std::string task_dir = "/proc/" + std::to_string(tree[i]) + "/task";
+    DIR* tasks = opendir(task_dir.c_str());
+    if (!tasks) continue;
+    while (dirent* t = readdir(tasks)) {
+      if (t->d_name[0] == '.') continue;
+      std::ifstream children(task_dir + "/" + t->d_name + "/children");
+      for (int child; children >> child;) tree.push_back(child);
+    }
+    closedir(tasks);
+  }
+  return tree;
 }
 
 bool SocketFilter::matches(const SocketInfo& s) const {
