@@ -320,6 +320,12 @@ class Loader {
       if (node.attribute("timeout")) step.timeout = duration(node, "timeout").value_or(Millis(0));
       if (step.points > 0 && !e.graded) error(step.line, "an observation-only experiment (graded=\"false\") gives no points");
     }
+    if (node.attribute("stream")) {
+      step.stream = node.attribute("stream").value();
+      if (step.stream != "stdout" && step.stream != "stderr") {
+        error(step.line, "bad stream=\"" + step.stream + "\" (stdout or stderr)");
+      }
+    }
     auto process_ref = [&](const char* attribute) {
       step.process = node.attribute(attribute).value();
       reference(node, attribute, processes_, "process");

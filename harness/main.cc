@@ -46,9 +46,12 @@ std::optional<std::vector<Experiment>> load_all(const std::vector<std::string>& 
 }
 
 int command_run(const std::vector<std::string>& paths, const RunOptions& options, const std::string& format,
-                const std::string& out_path) {
+                const std::string& out_path, bool graded_only) {
   auto experiments = load_all(paths);
   if (!experiments) return 2;
+  if (graded_only) {
+    std::erase_if(*experiments, [](const Experiment& e) { return !e.graded; });
+  }
 
   std::ofstream out_file;
   if (!out_path.empty()) {
@@ -161,6 +164,8 @@ int main(int argc, char* argv[]) {
   run->add_option("--report", format, "report format")->check(CLI::IsMember({"text", "json", "junit"}));
   run->add_option("--out", out_path, "write the report to FILE");
   run->add_flag("--verbose", options.verbose, "show every step as it runs");
+  bool graded_only = false;
+  run->add_flag("--graded-only", graded_only, "skip observation-only experiments (graded=\"false\")");
   run->add_option("--time-scale", options.time_scale, "multiply every deadline (slow machines)")
       ->check(CLI::Range(0.1, 100.0));
   run->add_option("--isolation", options.isolation, "network namespace per experiment: auto, host (never), netns (required)")
@@ -199,7 +204,7 @@ int main(int argc, char* argv[]) {
   options.bin_dir = std::filesystem::absolute(options.bin_dir).string();
 
   try {
-    if (*run) return command_run(run_paths, options, format, out_path);
+    if (*run) return command_run(run_paths, options, format, out_path, graded_only);
     if (*validate) return command_validate(validate_paths);
     if (*list) return command_list(list_dir.empty() ? default_experiments_dir() : list_dir);
     if (*snapshot) return command_snapshot(ports, pids, source);

@@ -52,10 +52,14 @@ TEST(Loader, LoadsAValidFileWithEscapesAndDefaults) {
                   "  <send to=\"client\" text=\"\\e[A\\x41\\\\\" repeat=\"2\"/>\n"
                   "  <expect-output name=\"reply\" process=\"client\" regex=\"^eyb$\" points=\"5\" hint=\"h\" timeout=\"1.5s\"/>\n"
                   "  <expect-socket name=\"tw\" state=\"TIME-WAIT\" peer-port=\"{port}\" count=\"1\"/>\n"
+                  "  <expect-output name=\"err\" process=\"client\" stream=\"stderr\" contains=\"refused\"/>\n"
                   "</experiment>\n");
   ASSERT_TRUE(l.experiment.has_value()) << (l.errors.empty() ? "" : l.errors[0]);
   const Experiment& e = *l.experiment;
-  ASSERT_EQ(e.steps.size(), 5u);
+  ASSERT_EQ(e.steps.size(), 6u);
+  EXPECT_EQ(e.steps[3].stream, "stdout");
+  EXPECT_EQ(e.steps[5].stream, "stderr");
+  EXPECT_EQ(e.steps[5].match, Step::Match::kContains);
   EXPECT_EQ(e.steps[2].text, "\x1b[AA\\");
   EXPECT_EQ(e.steps[2].repeat, 2u);
   EXPECT_EQ(e.steps[2].line, 4);
@@ -91,6 +95,8 @@ TEST(Loader, ReportsBadDurationsNumbersAndBooleans) {
             "3: bad points=\"lots\" (a whole number from 0 to 100)");
   EXPECT_EQ(only_error(kHead + kServer + "  <send to=\"server\" text=\"\" newline=\"yes\"/>\n</experiment>\n"),
             "3: bad newline=\"yes\" (true or false)");
+  EXPECT_EQ(only_error(kHead + kServer + "  <expect-no-output name=\"q\" process=\"server\" for=\"1s\" stream=\"stdin\"/>\n</experiment>\n"),
+            "3: bad stream=\"stdin\" (stdout or stderr)");
 }
 
 TEST(Loader, ReportsDuplicateIdsAndUnknownReferences) {

@@ -1,0 +1,104 @@
+/* echo_client the student way, in C (see echo_server.c). Mutants: MUTANT_IGNORE_BYE, MUTANT_NO_EOF_REPORT. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static char buf[4 * 1024 * 1024];
+static size_t have;
+
+/* Reads one reply line into buf (without '\n'); returns its length, -1 on EOF or error. */
+static long read_reply(int s) {
+  for (;;) {
+    char *nl = memchr(buf, '\n', have);
+    if (nl) return nl - buf;
+    ssize_t r = recv(s, buf + have, sizeof buf - have, 0);
+    if (r <= 0) return -1;
+    have += r;
+  }
+}
+
+int main(int argc, char **argv) {
+  const char *host = "127.0.0.1";
+  int port = 0, lport = 0, reuse = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "-a") && i + 1 < argc) host = argv[++i];
+    else if (!strcmp(argv[i], "-p") && i + 1 < argc) port = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--bind") && i + 1 < argc) lport = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--reuseaddr")) reuse = 1;
+    else port = -1;
+  }
+  if (port < 1 || port > 65535 || lport < 0 || lport > 65535) {
+    fprintf(stderr, "usage: echo_client -a ADDR -p PORT [--bind LPORT] [--reuseaddr]\n");
+    return 2;
+  }
+  if (!strcmp(host, "localhost")) host = "127.0.0.1";
+#ifndef MUTANT_NO_EOF_REPORT
+  signal(SIGPIPE, SIG_IGN);
+#endif
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  if (lport) {
+    int on = 1;
+    if (reuse) setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    struct sockaddr_in l = {0};
+    l.sin_family = AF_INET;
+    l.sin_port = htons(lport);
+    if (bind(s, (struct sockaddr *)&l, sizeof l) < 0) {
+      fprintf(stderr, "echo_client: bind port %d: %s\n", lport, strerror(errno));
+      return 1;
+    }
+  }
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  if (inet_pton(AF_INET, host, &a.sin_addr) != 1) {
+    fprintf(stderr, "echo_client: bad address %s\n", host);
+    return 2;
+  }
+  if (connect(s, (struct sockaddr *)&a, sizeof a) < 0) {
+    fprintf(stderr, "echo_client: connect: %s\n", strerror(errno));
+    return 1;
+  }
+  static char in[4 * 1024 * 1024];
+  while (fgets(in, sizeof in, stdin)) {
+    size_t n = strlen(in);
+    int bye = !strcmp(in, "bye\n") || in[0] == 27;
+    if (bye) strcpy(in, "bye\n"), n = 4;
+    if (n == 0 || in[n - 1] != '\n') in[n++] = '\n';
+    if (send(s, in, n, 0) < 0) {
+      fprintf(stderr, "echo_client: send: %s\n", strerror(errno));
+      return 1;
+    }
+    long len = read_reply(s);
+    if (len < 0) {
+#ifdef MUTANT_NO_EOF_REPORT
+      continue; /* mistake: EOF from the server is ignored; the next send raises SIGPIPE */
+#else
+      fprintf(stderr, "echo_client: server closed the connection\n");
+      return 1;
+#endif
+    }
+    printf("%.*s\n", (int)len, buf);
+    memmove(buf, buf + len + 1, have - len - 1);
+    have -= len + 1;
+#ifndef MUTANT_IGNORE_BYE
+    if (bye) {
+      close(s);
+      return 0;
+    }
+#endif
+  }
+  shutdown(s, SHUT_WR);
+  long len;
+  while ((len = read_reply(s)) >= 0) {
+    printf("%.*s\n", (int)len, buf);
+    memmove(buf, buf + len + 1, have - len - 1);
+    have -= len + 1;
+  }
+  return 0;
+}

@@ -1,0 +1,151 @@
+/* echo_server written the way a student might write it in C: a different structure from the reference
+ * (printf without fflush, a static line buffer, strtol for arguments), but a correct one: it must score full
+ * marks. Built with -DMUTANT_xxx it becomes a mutant with one classic mistake (see mutants.md). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MAX_LINE (2 * 1024 * 1024)
+
+static char line[MAX_LINE];
+static char reply[MAX_LINE + 2];
+
+#ifndef MUTANT_NO_REVERSE
+static int char_len(const unsigned char *s, size_t left) {
+  int n = s[0] < 0x80 ? 1 : (s[0] >= 0xC2 && s[0] <= 0xDF) ? 2 : (s[0] >= 0xE0 && s[0] <= 0xEF) ? 3
+                          : (s[0] >= 0xF0 && s[0] <= 0xF4) ? 4 : 1;
+  if ((size_t)n > left) return 1;
+  for (int i = 1; i < n; i++)
+    if ((s[i] & 0xC0) != 0x80) return 1;
+  if (n == 3 && ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F))) return 1;
+  if (n == 4 && ((s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))) return 1;
+  return n;
+}
+#endif
+
+static size_t make_reply(const char *in, size_t len) {
+#ifdef MUTANT_NO_REVERSE
+  memcpy(reply, in, len); /* mistake: echoes the line as it came */
+#else
+  size_t out = len;
+  for (size_t i = 0; i < len;) {
+    int n = char_len((const unsigned char *)in + i, len - i);
+    out -= n;
+    memcpy(reply + out, in + i, n);
+    i += n;
+  }
+#endif
+  reply[len] = '\n';
+  return len + 1;
+}
+
+static int send_all(int fd, const char *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += w;
+    n -= w;
+  }
+  return 0;
+}
+
+static void serve(int c) {
+  size_t used = 0;
+  for (;;) {
+    char *nl = memchr(line, '\n', used);
+    if (nl) {
+      size_t len = nl - line;
+      size_t n = make_reply(line, len);
+#ifdef MUTANT_WHOLE_BUFFER
+      static char buf[255];
+      if (n <= sizeof buf) { /* mistake: send(fd, buf, sizeof buf) instead of the reply's length */
+        memset(buf, 0, sizeof buf);
+        memcpy(buf, reply, n);
+        send_all(c, buf, sizeof buf);
+      } else {
+        send_all(c, reply, n);
+      }
+#else
+      if (send_all(c, reply, n) < 0) return;
+#endif
+      int bye = len == 3 && memcmp(line, "bye", 3) == 0;
+      memmove(line, nl + 1, used - len - 1);
+      used -= len + 1;
+      if (bye) {
+        char junk[512];
+        while (recv(c, junk, sizeof junk, 0) > 0) {
+        } /* let the client close first */
+        return;
+      }
+      continue;
+    }
+    if (used == MAX_LINE) return;
+    ssize_t r = recv(c, line + used, MAX_LINE - used, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      perror("echo_server: recv");
+      return;
+    }
+    if (r == 0) {
+#ifdef MUTANT_LOOP_ON_EOF
+      continue; /* mistake: recv() == 0 means the peer closed, not "no data yet" */
+#else
+      return;
+#endif
+    }
+    used += r;
+  }
+}
+
+int main(int argc, char **argv) {
+  int backlog = 5;
+  char *end;
+  if (argc != 2 && !(argc == 4 && strcmp(argv[2], "--backlog") == 0)) {
+    fprintf(stderr, "usage: echo_server PORT [--backlog N]\n");
+    return 2;
+  }
+  long port = strtol(argv[1], &end, 10);
+  if (*end || port < 1 || port > 65535) {
+    fprintf(stderr, "echo_server: bad port \"%s\"\n", argv[1]);
+    return 2;
+  }
+  if (argc == 4) backlog = atoi(argv[3]);
+#ifdef MUTANT_IGNORE_BACKLOG
+  backlog = 16; /* mistake: --backlog is parsed but not used */
+#endif
+  signal(SIGPIPE, SIG_IGN);
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+#ifndef MUTANT_NO_REUSEADDR
+  int on = 1;
+  setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+#endif
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = INADDR_ANY;
+  if (bind(s, (struct sockaddr *)&a, sizeof a) < 0) {
+    fprintf(stderr, "echo_server: bind: %s\n", strerror(errno));
+    return 1;
+  }
+  listen(s, backlog);
+  printf("listening 0.0.0.0:%ld\n", port); /* no fflush: the harness must cope */
+  for (;;) {
+    struct sockaddr_in peer;
+    socklen_t plen = sizeof peer;
+    int c = accept(s, (struct sockaddr *)&peer, &plen);
+    if (c < 0) continue;
+    printf("connected %s:%d\n", inet_ntoa(peer.sin_addr), ntohs(peer.sin_port));
+    serve(c);
+    close(c);
+    printf("disconnected %s:%d\n", inet_ntoa(peer.sin_addr), ntohs(peer.sin_port));
+  }
+}

@@ -1,0 +1,90 @@
+/* udp_chat_client the student way, in C, with select(). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int main(int argc, char **argv) {
+  const char *host = "127.0.0.1", *nick = NULL;
+  int port = 0;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!strcmp(argv[i], "-a")) host = argv[i + 1];
+    else if (!strcmp(argv[i], "-p")) port = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "-n")) nick = argv[i + 1];
+  }
+  if (port < 1 || port > 65535 || !nick || !*nick || strlen(nick) > 32 || strchr(nick, ' ')) {
+    fprintf(stderr, "usage: udp_chat_client -a ADDR -p PORT -n NICK\n");
+    return 2;
+  }
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  inet_pton(AF_INET, strcmp(host, "localhost") ? host : "127.0.0.1", &a.sin_addr);
+  connect(s, (struct sockaddr *)&a, sizeof a);
+  static char buf[65600], line[65536];
+  snprintf(buf, sizeof buf, "JOIN %s", nick);
+  send(s, buf, strlen(buf), 0);
+  struct timeval tv = {3, 0};
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ssize_t n = recv(s, buf, sizeof buf - 1, 0);
+  if (n < 0) {
+    fprintf(stderr, "udp_chat_client: no server: %s\n", strerror(errno));
+    return 1;
+  }
+  buf[n] = 0;
+  if (strncmp(buf, "OK", 2)) {
+    fprintf(stderr, "udp_chat_client: %s\n", buf);
+    return 1;
+  }
+  for (;;) {
+    fd_set fds;
+    FD_ZERO(&fds);
+    FD_SET(0, &fds);
+    FD_SET(s, &fds);
+    if (select(s + 1, &fds, NULL, NULL, NULL) < 0) continue;
+    if (FD_ISSET(s, &fds)) {
+      n = recv(s, buf, sizeof buf - 1, 0);
+      if (n < 0) {
+        fprintf(stderr, "udp_chat_client: server gone: %s\n", strerror(errno));
+        return 1;
+      }
+      buf[n] = 0;
+      if (!strncmp(buf, "JOINED ", 7)) printf("* %s joined\n", buf + 7);
+      else if (!strncmp(buf, "LEFT ", 5)) printf("* %s left\n", buf + 5);
+      else if (!strncmp(buf, "FROM ", 5)) {
+        char *sp = strchr(buf + 5, ' ');
+        if (sp) *sp = 0;
+        printf("%s: %s\n", buf + 5, sp ? sp + 1 : "");
+      }
+    }
+    if (FD_ISSET(0, &fds)) {
+      /* read(), not fgets(): stdio would swallow several lines and select() would not see them */
+      static size_t have;
+      ssize_t r = read(0, line + have, sizeof line - 1 - have);
+      if (r <= 0) break;
+      have += r;
+      char *nl;
+      int leave = 0;
+      while (!leave && (nl = memchr(line, '\n', have))) {
+        *nl = 0;
+        if (!strcasecmp(line, "exit")) leave = 1;
+        else {
+          snprintf(buf, sizeof buf, "MSG %s", line);
+          send(s, buf, strlen(buf), 0);
+        }
+        have -= nl + 1 - line;
+        memmove(line, nl + 1, have);
+      }
+      if (leave) break;
+    }
+  }
+  send(s, "LEAVE", 5, 0);
+  return 0;
+}
