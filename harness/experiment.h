@@ -40,6 +40,7 @@ struct Step {
   bool fatal = false;
 
   std::string process;  // the process an action or check is about (its id)
+  std::vector<std::string> processes;  // expect-output / expect-exit: every one of these (process="c1 c2 c3")
   Template text;        // send / tcp-send / udp-send / expect-output line, with escapes already decoded
   std::size_t repeat = 1;
   bool newline = true;  // send: append '\n'
@@ -60,6 +61,7 @@ struct Step {
   // expect-output / expect-datagram / expect-tcp-line
   std::string stream = "stdout";
   enum class Match { kExact, kRegex, kContains } match = Match::kExact;
+  bool only_matching = false;  // expect-no-output: only lines matching text count
 
   // expect-exit: an exit code or a signal
   std::optional<int> exit_code;

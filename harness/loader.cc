@@ -39,7 +39,7 @@ const std::map<std::string, ElementSpec>& element_specs() {
       {"tcp-close", {StepKind::kTcpClose, {"conn"}, {"reset"}}},
       {"udp-send", {StepKind::kUdpSend, {"socket", "port", "text"}, {"repeat", "newline"}}},
       {"expect-output", {StepKind::kExpectOutput, {"process"}, {"stream", "line", "regex", "contains", "repeat"}}},
-      {"expect-no-output", {StepKind::kExpectNoOutput, {"process", "for"}, {"stream"}}},
+      {"expect-no-output", {StepKind::kExpectNoOutput, {"process", "for"}, {"stream", "line", "regex", "contains"}}},
       {"expect-exit", {StepKind::kExpectExit, {"process"}, {"code", "signal"}}},
       {"expect-running", {StepKind::kExpectRunning, {"process"}, {}}},
       {"expect-socket",
@@ -330,6 +330,18 @@ class Loader {
       step.process = node.attribute(attribute).value();
       reference(node, attribute, processes_, "process");
     };
+    // process="c1 c2 c3": the check must hold for every one of them
+    auto process_list = [&](const char* attribute) {
+      std::istringstream words(node.attribute(attribute).value());
+      for (std::string id; words >> id;) {
+        if (!processes_.count(id)) {
+          error(step.line, "<" + std::string(node.name()) + "> " + attribute + ": no process \"" + id + "\" was started before");
+        }
+        step.processes.push_back(id);
+      }
+      if (step.processes.empty()) error(step.line, "<" + std::string(node.name()) + "> " + attribute + " is empty");
+      step.process = step.processes.empty() ? "" : step.processes.front();
+    };
     if (node.attribute("repeat")) step.repeat = static_cast<std::size_t>(integer(node, "repeat", 1, 64 << 20).value_or(1));
 
     switch (spec.kind) {
@@ -423,15 +435,19 @@ class Loader {
         step.newline = boolean(node, "newline", false);
         break;
       case StepKind::kExpectOutput:
-        process_ref("process");
+        process_list("process");
         read_match(node, step, "line");
         break;
       case StepKind::kExpectNoOutput:
         process_ref("process");
         step.timeout = duration(node, "for").value_or(Millis(0));
+        if (node.attribute("line") || node.attribute("regex") || node.attribute("contains")) {
+          read_match(node, step, "line");
+          step.only_matching = true;
+        }
         break;
       case StepKind::kExpectExit: {
-        process_ref("process");
+        process_list("process");
         bool code = node.attribute("code"), sig = node.attribute("signal");
         if (code == sig) error(step.line, "<expect-exit> needs exactly one of code= or signal=");
         if (code) {

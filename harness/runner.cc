@@ -171,8 +171,9 @@ class ExperimentRun {
       for (const Step& step : experiment_.steps) {
         if (interrupted_) throw Aborted{"interrupted (Ctrl-C)"};
         if (is_check(step.kind)) {
-          CheckResult c = pending_checks_[next_check++];
-          evaluate(step, c);
+          CheckResult c = pending_checks_[next_check];
+          evaluate(step, c);  // may throw Aborted: then this check is reported as not run, below
+          ++next_check;
           c.at = elapsed();
           if (c.status == CheckResult::Status::kPassed) c.points = c.max_points;
           result_.checks.push_back(c);
@@ -631,54 +632,75 @@ class ExperimentRun {
     c.status = CheckResult::Status::kPassed;
     switch (step.kind) {
       case StepKind::kExpectOutput: {
-        ProcState& p = proc(step.process);
-        bool err = step.stream == "stderr";
-        const OutputStream& stream = err ? p.process->err() : p.process->out();
-        std::size_t& cursor = err ? p.cursor_err : p.cursor_out;
         std::string expected = repeated(placeholders_.fill(step.text), step.repeat);
-        std::size_t from = cursor;
-        bool found = wait_event([&] {
-          for (std::size_t i = cursor; i < stream.lines.size(); ++i) {
-            if (text_matches(step, stream.lines[i], expected)) {
-              cursor = i + 1;
-              return true;
+        for (const std::string& id : step.processes) {  // every listed process must print it
+          ProcState& p = proc(id);
+          bool err = step.stream == "stderr";
+          const OutputStream& stream = err ? p.process->err() : p.process->out();
+          std::size_t& cursor = err ? p.cursor_err : p.cursor_out;
+          std::size_t from = cursor;
+          bool found = wait_event([&] {
+            for (std::size_t i = cursor; i < stream.lines.size(); ++i) {
+              if (text_matches(step, stream.lines[i], expected)) {
+                cursor = i + 1;
+                return true;
+              }
             }
+            return stream.closed;
+          }, deadline) && cursor > from;
+          if (!found) {
+            fail(describe_match(step, expected, "line") + " on " + id + "'s " + step.stream + " within " +
+                     seconds(scaled(step.timeout)),
+                 seen_lines(stream.lines, from) + exit_note(p), output_detail(p));
+            break;
           }
-          return stream.closed;
-        }, deadline) && cursor > from;
-        if (!found) {
-          fail(describe_match(step, expected, "line") + " on " + step.process + "'s " + step.stream + " within " +
-                   seconds(scaled(step.timeout)),
-               seen_lines(stream.lines, from) + exit_note(p), output_detail(p));
         }
         break;
       }
       case StepKind::kExpectNoOutput: {
+        // Nothing unread may be there now, nor arrive during the whole duration: a line that came before the
+        // check started counts as much as one that comes during it. With line=/regex=/contains=, only lines
+        // matching that count.
         ProcState& p = proc(step.process);
-        const OutputStream& stream = step.stream == "stderr" ? p.process->err() : p.process->out();
-        std::size_t before = stream.lines.size();
-        std::size_t partial_before = stream.partial.size();
-        wait_event([&] { return stream.lines.size() > before || stream.partial.size() > partial_before; }, deadline);
-        if (stream.lines.size() > before || stream.partial.size() > partial_before) {
-          fail("no output on " + step.process + "'s " + step.stream + " for " + seconds(scaled(step.timeout)),
-               stream.lines.size() > before ? seen_lines(stream.lines, before) : quoted(stream.partial), output_detail(p));
+        bool err = step.stream == "stderr";
+        const OutputStream& stream = err ? p.process->err() : p.process->out();
+        std::size_t cursor = err ? p.cursor_err : p.cursor_out;
+        bool filtered = step.only_matching;
+        std::string unwanted = filtered ? placeholders_.fill(step.text) : "";
+        auto offending = [&]() -> std::optional<std::string> {
+          for (std::size_t i = cursor; i < stream.lines.size(); ++i) {
+            if (!filtered || text_matches(step, stream.lines[i], unwanted)) return stream.lines[i];
+          }
+          if (!filtered && !stream.partial.empty()) return stream.partial;
+          return std::nullopt;
+        };
+        wait_event([&] { return offending().has_value(); }, deadline);
+        if (auto line = offending()) {
+          fail((filtered ? "no " + describe_match(step, unwanted, "line").substr(2) : std::string("no output")) + " on " +
+                   step.process + "'s " + step.stream + " for " + seconds(scaled(step.timeout)),
+               quoted(*line), output_detail(p));
         }
         break;
       }
       case StepKind::kExpectExit: {
-        ProcState& p = proc(step.process);
-        wait_event([&] { return p.process->exit_status().has_value(); }, deadline);
-        auto status = p.process->exit_status();
         std::string expected = step.exit_signal ? std::string("killed by SIG") + sigabbrev_np(*step.exit_signal)
                                : step.any_exit_code_but_zero ? "a non-zero exit code"
                                                              : "exit " + std::to_string(*step.exit_code);
-        expected = step.process + " ends with " + expected + " within " + seconds(scaled(step.timeout));
-        if (!status) {
-          fail(expected, "still running", output_detail(p));
-        } else if ((step.exit_signal && (status->exited || status->signal != *step.exit_signal)) ||
-                   (step.exit_code && (!status->exited || status->code != *step.exit_code)) ||
-                   (step.any_exit_code_but_zero && (!status->exited || status->code == 0))) {
-          fail(expected, status->describe(), output_detail(p));
+        for (const std::string& id : step.processes) {
+          ProcState& p = proc(id);
+          wait_event([&] { return p.process->exit_status().has_value(); }, deadline);
+          auto status = p.process->exit_status();
+          std::string what = id + " ends with " + expected + " within " + seconds(scaled(step.timeout));
+          if (!status) {
+            fail(what, "still running", output_detail(p));
+            break;
+          }
+          if ((step.exit_signal && (status->exited || status->signal != *step.exit_signal)) ||
+              (step.exit_code && (!status->exited || status->code != *step.exit_code)) ||
+              (step.any_exit_code_but_zero && (!status->exited || status->code == 0))) {
+            fail(what, status->describe(), output_detail(p));
+            break;
+          }
         }
         break;
       }
