@@ -1,0 +1,137 @@
+// Mutants prove the checks: every graded experiment of every lab runs with one program replaced by a mutant
+// (one classic mistake), and exactly the checks listed in expected_failures.txt must fail. The reference
+// programs, and student-style C programs written differently, must score 100/100 in every lab.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "child.h"
+
+using namespace testing_support;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Mutant {
+  std::string name, program;
+  std::set<std::string> expected;  // "experiment-id/check name"
+};
+
+void PrintTo(const Mutant& m, std::ostream* os) { *os << m.name << " (" << m.program << ")"; }
+
+std::vector<Mutant> load_table() {
+  std::ifstream file(std::string(SOCKLAB_SOURCE_DIR) + "/tests/mutants/expected_failures.txt");
+  std::vector<Mutant> mutants;
+  for (std::string line; std::getline(file, line);) {
+    std::string trimmed = line.substr(std::min(line.find_first_not_of(' '), line.size()));
+    if (trimmed.empty() || trimmed[0] == '#') continue;
+    if (line.rfind("mutant ", 0) == 0) {
+      std::istringstream words(line.substr(7));
+      Mutant m;
+      words >> m.name >> m.program;
+      mutants.push_back(m);
+    } else if (!mutants.empty()) {
+      mutants.back().expected.insert(trimmed);
+    }
+  }
+  return mutants;
+}
+
+struct SuiteRun {
+  int exit_code = -1;
+  int points = 0, max_points = 0;
+  std::set<std::string> failed;  // failed or not run
+  std::map<std::string, int> lab_points, lab_max;
+  std::string log;
+};
+
+// Runs every graded experiment with the given extra arguments and reads the JSON report.
+SuiteRun run_socklab(const std::string& tag, std::vector<std::string> extra) {
+  std::string json = testing::TempDir() + "mutant_" + tag + ".json";
+  std::vector<std::string> args{"run", std::string(SOCKLAB_SOURCE_DIR) + "/experiments", "--graded-only",
+                                "--report", "json", "--out", json};
+  args.insert(args.end(), extra.begin(), extra.end());
+  Child socklab("socklab", args);
+  auto status = socklab.wait_exit(300s);
+  SuiteRun run;
+  if (!status) return run;
+  run.exit_code = status->exited ? status->code : -1;
+  run.log = socklab.stderr_text();
+  std::ifstream file(json);
+  auto report = nlohmann::json::parse(file);
+  run.points = report["points"];
+  run.max_points = report["max_points"];
+  for (const auto& e : report["experiments"]) {
+    run.lab_points[e["lab"]] += e["points"].get<int>();
+    run.lab_max[e["lab"]] += e["max_points"].get<int>();
+    for (const auto& c : e["checks"]) {
+      if (c["status"] != "passed") {
+        run.failed.insert(e["id"].get<std::string>() + "/" + c["name"].get<std::string>());
+      }
+    }
+    if (!e["error"].get<std::string>().empty()) run.failed.insert(e["id"].get<std::string>() + ": " + e["error"].get<std::string>());
+  }
+  return run;
+}
+
+std::string list(const std::set<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += "\n    " + i;
+  return out.empty() ? " (none)" : out;
+}
+
+class MutantTest : public ::testing::TestWithParam<Mutant> {};
+
+}  // namespace
+
+// Each mutant fails exactly its checks: proof that those checks can fail, and that no other check depends on
+// the mistake.
+TEST_P(MutantTest, FailsExactlyTheChecksAimedAtItsMistake) {
+  const Mutant& m = GetParam();
+  std::string path = std::string(SOCKLAB_BUILD_DIR) + "/mutants/" + m.name + "/" + m.program;
+  SuiteRun run = run_socklab(m.name, {"--bin", m.program + "=" + path});
+  ASSERT_EQ(run.exit_code, 1) << "socklab should report failed checks (exit 1)\n" << run.log;
+  std::set<std::string> unexpected, missing;
+  for (const auto& f : run.failed) {
+    if (!m.expected.count(f)) unexpected.insert(f);
+  }
+  for (const auto& e : m.expected) {
+    if (!run.failed.count(e)) missing.insert(e);
+  }
+  EXPECT_TRUE(unexpected.empty() && missing.empty())
+      << "mutant " << m.name << " (" << m.program << ")\n  failed but not expected:" << list(unexpected)
+      << "\n  expected to fail but passed:" << list(missing);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllMutants, MutantTest, ::testing::ValuesIn(load_table()),
+                         [](const ::testing::TestParamInfo<Mutant>& param) { return param.param.name; });
+
+// The table itself: every mutant built by CMake is in it, and each expects at least one failure.
+TEST(MutantTable, CoversEveryMutantWithAtLeastOneCheck) {
+  auto table = load_table();
+  EXPECT_EQ(table.size(), std::size_t{SOCKLAB_MUTANT_COUNT});
+  for (const Mutant& m : table) EXPECT_FALSE(m.expected.empty()) << m.name;
+}
+
+// The reference programs score 100/100 in every lab.
+TEST(Reference, ScoresFullMarksInEveryLab) {
+  SuiteRun run = run_socklab("reference", {});
+  EXPECT_EQ(run.exit_code, 0) << run.log;
+  EXPECT_TRUE(run.failed.empty()) << "failed:" << list(run.failed);
+  ASSERT_EQ(run.lab_max.size(), 5u);
+  for (const auto& [lab, max] : run.lab_max) {
+    EXPECT_EQ(max, 100) << "lab " << lab << " must total 100 points";
+    EXPECT_EQ(run.lab_points[lab], 100) << "lab " << lab;
+  }
+}
+
+// Fairness: correct programs written differently (plain C, printf without fflush, select()) score 100/100 too.
+TEST(Fairness, StudentStyleCProgramsScoreFullMarks) {
+  SuiteRun run = run_socklab("student", {"--bin-dir", std::string(SOCKLAB_BUILD_DIR) + "/student"});
+  EXPECT_EQ(run.exit_code, 0) << run.log;
+  EXPECT_TRUE(run.failed.empty()) << "failed:" << list(run.failed);
+  EXPECT_EQ(run.points, 500);
+}
