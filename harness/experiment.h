@@ -51,6 +51,7 @@ struct Step {
   std::vector<Template> args;
   std::vector<std::pair<std::string, Template>> env;
   bool stdout_pty = true;
+  Template working_dir;  // empty: socklab's own
   Template ready_listen;  // a TCP LISTEN socket on this port owned by the process
   Template ready_bound;   // a UDP socket bound to this port owned by the process
   std::string ready_output;  // a stdout line matching this regex

@@ -28,7 +28,7 @@ const std::set<std::string> kCheckAttributes{"name", "points", "hint", "fatal", 
 
 const std::map<std::string, ElementSpec>& element_specs() {
   static const std::map<std::string, ElementSpec> specs{
-      {"start", {StepKind::kStart, {"id", "program"}, {"args", "stdout", "ready-listen", "ready-bound", "ready-output", "timeout"}}},
+      {"start", {StepKind::kStart, {"id", "program"}, {"args", "stdout", "ready-listen", "ready-bound", "ready-output", "timeout", "dir"}}},
       {"send", {StepKind::kSend, {"to", "text"}, {"repeat", "newline"}}},
       {"close-stdin", {StepKind::kCloseStdin, {"process"}, {}}},
       {"signal", {StepKind::kSignal, {"process", "signal"}, {}}},
@@ -362,6 +362,7 @@ class Loader {
           if (mode != "pty" && mode != "pipe") error(step.line, "bad stdout=\"" + mode + "\" (pty or pipe)");
           step.stdout_pty = mode != "pipe";
         }
+        step.working_dir = text_attribute(node, "dir");
         step.ready_listen = text_attribute(node, "ready-listen");
         step.ready_bound = text_attribute(node, "ready-bound");
         step.ready_output = node.attribute("ready-output").value();

@@ -175,6 +175,18 @@ class BoostProcess : public Process {
 
   ~BoostProcess() override {
     terminate_group(std::chrono::milliseconds(0));
+    // Pending reads hold `this` in their handlers: cancel them by closing the streams, then let the handlers
+    // run (with operation_aborted) while this object still exists. Destroying a stream with a read still
+    // pending would leave its handler to run later on freed memory.
+    bp::error_code ignored;
+    out_pty_.close(ignored);
+    out_pipe_.close(ignored);
+    err_.close(ignored);
+    in_.close(ignored);
+    while (reads_pending_ > 0 || writing_) {
+      if (loop_.context().stopped()) loop_.context().restart();
+      if (loop_.context().poll() == 0 && (reads_pending_ > 0 || writing_)) loop_.context().run_one_for(std::chrono::milliseconds(10));
+    }
     if (process_ && !status_) process_->detach();  // never let a destructor block or throw
   }
 
@@ -218,7 +230,9 @@ class BoostProcess : public Process {
  private:
   template <typename Stream>
   void read_loop(Stream& stream, OutputStream& output, std::array<char, 65536>& buffer) {
+    ++reads_pending_;
     stream.async_read_some(asio::buffer(buffer), [this, &stream, &output, &buffer](bp::error_code ec, std::size_t n) {
+      --reads_pending_;
       if (n > 0) append_output(output, buffer.data(), n, spec_.output_cap);
       if (ec) {  // EOF, or EIO on a pty whose last slave closed
         if (!output.partial.empty()) {
@@ -233,7 +247,9 @@ class BoostProcess : public Process {
   }
 
   void write_next() {
+    writing_ = true;
     asio::async_write(in_, asio::buffer(pending_.front()), [this](bp::error_code ec, std::size_t) {
+      writing_ = false;
       if (ec) {
         stdin_failed_ = true;  // EPIPE: the program closed its stdin or exited
         pending_.clear();
@@ -269,6 +285,8 @@ class BoostProcess : public Process {
   std::array<char, 65536> out_buffer_{}, err_buffer_{};
   std::deque<std::string> pending_;
   bool close_after_writes_ = false, stdin_closed_ = false, stdin_failed_ = false;
+  int reads_pending_ = 0;  // async reads under way (their handlers refer to this object)
+  bool writing_ = false;   // an async write under way
 };
 
 class BoostLauncher : public Launcher {

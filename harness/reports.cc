@@ -25,12 +25,15 @@ class TextReporter : public Reporter {
   TextReporter(std::ostream& out, bool colour, bool verbose) : out_(out), colour_(colour), verbose_(verbose) {}
 
   void begin(const Experiment& e, const ExperimentResult&) override {
+    file_ = e.file;
+    steps_.clear();
     out_ << "\n" << paint("1", "━━ " + e.title) << paint("2", "  (" + e.file + ")") << "\n";
     if (!e.about.empty()) out_ << indent(e.about, "   ");
     if (!e.graded) out_ << paint("2", "   observation only: no points") << "\n";
   }
 
   void step(const StepRecord& s) override {
+    steps_.push_back(s);
     if (!s.ok) {
       out_ << "   " << paint("33", "! " + s.text) << "\n";
     } else if (verbose_) {
@@ -46,11 +49,19 @@ class TextReporter : public Reporter {
     } else if (c.status == CheckResult::Status::kNotRun) {
       out_ << "   " << paint("33", "– " + c.name) << points << paint("2", "  " + c.actual.substr(0, c.actual.find('\n'))) << "\n";
     } else {
-      out_ << "   " << paint("31", "✘ " + c.name) << points << "\n";
+      out_ << "   " << paint("31", "✘ " + c.name) << points << paint("2", "  " + file_ + ":" + std::to_string(c.line)) << "\n";
       out_ << "      expected: " << c.expected << "\n";
       out_ << "      but was:  " << c.actual << "\n";
       if (!c.hint.empty()) out_ << "      " << paint("36", "hint: " + c.hint) << "\n";
       if (!c.detail.empty()) out_ << indent(c.detail, "      │ ");
+      if (!verbose_ && !steps_.empty()) {  // what led there, as CS144's tests list the steps before a failure
+        out_ << "      after these steps:\n";
+        std::size_t first = steps_.size() > 6 ? steps_.size() - 6 : 0;
+        if (first > 0) out_ << "        …\n";
+        for (std::size_t i = first; i < steps_.size(); ++i) {
+          out_ << "        " << file_ << ":" << steps_[i].line << "  " << steps_[i].text << "  [" << fixed(steps_[i].at) << "]\n";
+        }
+      }
     }
     out_.flush();
   }
@@ -104,6 +115,8 @@ class TextReporter : public Reporter {
   }
   std::ostream& out_;
   bool colour_, verbose_;
+  std::string file_;
+  std::vector<StepRecord> steps_;
 };
 
 nlohmann::json socket_json(const SocketInfo& s) {

@@ -342,6 +342,7 @@ class ExperimentRun {
     for (const Template& a : step.args) spec.args.push_back(placeholders_.fill(a));
     for (const auto& [k, v] : step.env) spec.env[k] = placeholders_.fill(v);
     spec.stdout_pty = step.stdout_pty;
+    spec.working_dir = placeholders_.fill(step.working_dir);
     std::string command = step.program;
     for (const std::string& a : spec.args) command += " " + a;
     if (access(spec.path.c_str(), X_OK) != 0) {
@@ -511,9 +512,12 @@ class ExperimentRun {
 
   void receive_udp(RawUdp* u) {
     u->socket.async_receive_from(asio::buffer(u->buffer), u->sender, [this, u](error_code ec, std::size_t n) {
-      if (ec == asio::error::operation_aborted) return;
-      if (!ec) u->datagrams.emplace_back(u->buffer.data(), n);
-      receive_udp(u);  // ECONNREFUSED from an earlier send and similar: keep listening
+      if (!ec) {
+        u->datagrams.emplace_back(u->buffer.data(), n);
+      } else if (ec != asio::error::connection_refused) {
+        return;  // closed (operation_aborted) or broken: stop; ECONNREFUSED (left by an earlier send) is transient
+      }
+      receive_udp(u);
     });
   }
 
@@ -652,6 +656,7 @@ class ExperimentRun {
             fail(describe_match(step, expected, "line") + " on " + id + "'s " + step.stream + " within " +
                      seconds(scaled(step.timeout)),
                  seen_lines(stream.lines, from) + exit_note(p), output_detail(p));
+            cursor = stream.lines.size();  // those lines were looked at: the next check starts after them
             break;
           }
         }
