@@ -38,6 +38,9 @@ void EchoClientTest::say_bye_from(unsigned short local, std::vector<std::string>
   first->write("bye\n");
   EXPECT_EQ(first->next_line(), "eyb");
   expect_exit(*first, "exit 0");
+  // Only when the server has closed too is the client's side in TIME-WAIT; until then it is FIN-WAIT-2, and
+  // connecting the same 4-tuple again fails with EADDRNOTAVAIL (seen under load).
+  EXPECT_TRUE(server->wait_for_line_starting("disconnected 127.0.0.1:" + std::to_string(local)).has_value());
 }
 
 }  // namespace
