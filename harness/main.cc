@@ -8,9 +8,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iomanip>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "experiment.h"
+#include "grade.h"
 #include "process.h"
 #include "reports.h"
 #include "runner.h"
@@ -147,6 +150,162 @@ int command_snapshot(const std::vector<int>& ports, const std::vector<int>& pids
   return 0;
 }
 
+std::string self_path() {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? "socklab" : self.string();
+}
+
+int command_grade(const GradeOptions& options, const std::string& format, const std::string& out_path) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(options.submission, ec)) {
+    std::cerr << "socklab: " << options.submission << ": not a directory\n";
+    return 2;
+  }
+  std::ofstream out_file;
+  if (!out_path.empty()) {
+    out_file.open(out_path);
+    if (!out_file) {
+      std::cerr << "socklab: cannot write " << out_path << "\n";
+      return 2;
+    }
+  }
+  std::ostream& out = out_path.empty() ? std::cout : static_cast<std::ostream&>(out_file);
+  // Live text as the experiments run, unless stdout carries the machine report.
+  bool live_text = format == "text" || !out_path.empty();
+  std::ostream& live_out = format == "text" ? out : std::cout;
+  auto live = make_text_reporter(live_out, &live_out == &std::cout && isatty(STDOUT_FILENO), options.verbose);
+  Reporter silent;
+  GradeResult result = grade_submission(options, live_text ? *live : silent);
+  if (format == "text") write_grade_text(out, result, &out == &std::cout && isatty(STDOUT_FILENO));
+  if (format == "json") write_grade_json(out, result);
+  if (format == "junit") write_grade_junit(out, result);
+  if (format == "gradescope") write_gradescope(out, result);
+  if (format != "text" && live_text) write_grade_text(std::cout, result, isatty(STDOUT_FILENO));
+  if (result.interrupted) return 130;
+  if (!result.graded()) {
+    std::cerr << "socklab: could not grade " << options.submission << ": build " << result.build << " (score 0)\n";
+    return 2;
+  }
+  return 0;
+}
+
+// Grades every sub-directory of root in parallel (each in its own socklab process), then writes the gradebook.
+int command_grade_batch(const GradeOptions& base, const std::string& root, int jobs, std::string out_dir,
+                        std::string csv_path) {
+  std::vector<std::filesystem::path> students;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {
+    if (entry.is_directory()) students.push_back(entry.path());
+  }
+  if (ec) {
+    std::cerr << "socklab: " << root << ": " << ec.message() << "\n";
+    return 2;
+  }
+  std::sort(students.begin(), students.end());
+  if (out_dir.empty()) out_dir = "grades";
+  std::filesystem::create_directories(out_dir, ec);
+  if (csv_path.empty()) csv_path = out_dir + "/gradebook.csv";
+
+  EventLoop loop;
+  auto launcher = make_boost_launcher(loop);
+  bool interrupted = false;
+  boost::asio::signal_set stop(loop.context(), SIGINT, SIGTERM);
+  stop.async_wait([&](const boost::system::error_code& error, int) {
+    if (!error) interrupted = true;
+  });
+  struct Job {
+    std::string name;
+    std::unique_ptr<Process> process;
+  };
+  std::vector<Job> running;
+  std::vector<std::string> reports;
+  std::size_t next = 0;
+  auto started = Clock::now();
+  std::cout << "grading " << students.size() << " submissions of lab " << base.lab << " with " << jobs
+            << " parallel job" << (jobs == 1 ? "" : "s") << "; reports in " << out_dir << "/\n";
+  while ((next < students.size() || !running.empty()) && !interrupted) {
+    while (running.size() < static_cast<std::size_t>(jobs) && next < students.size()) {
+      std::string name = students[next].filename().string();
+      ProcessSpec spec;
+      spec.name = name;
+      spec.path = self_path();
+      spec.args = {"grade", "--lab", std::to_string(base.lab), students[next].string(), "--report", "json",
+                   "--out", out_dir + "/" + name + ".json", "--time-scale", std::to_string(base.time_scale),
+                   "--experiments", base.experiments_dir, "--reference-bin-dir", base.reference_bin_dir};
+      if (base.sanitize) spec.args.push_back("--sanitize");
+      spec.stdout_pty = false;
+      running.push_back({name, launcher->start(spec)});
+      ++next;
+    }
+    loop.run_until([&] {
+      return interrupted || std::any_of(running.begin(), running.end(), [](const Job& j) { return j.process->exit_status().has_value(); });
+    }, Clock::now() + std::chrono::hours(1));
+    for (auto it = running.begin(); it != running.end();) {
+      if (!it->process->exit_status()) {
+        ++it;
+        continue;
+      }
+      loop.run_until([&] { return it->process->out().closed; }, Clock::now() + std::chrono::seconds(2));
+      std::ofstream text(out_dir + "/" + it->name + ".txt");
+      for (const std::string& line : it->process->out().lines) text << line << "\n";
+      std::string json = out_dir + "/" + it->name + ".json";
+      std::string line = it->name + ": ";
+      std::ifstream report(json);
+      try {
+        auto j = nlohmann::json::parse(report);
+        line += std::to_string(j["score"].get<int>()) + "/" + std::to_string(j["max_score"].get<int>()) +
+                "  build " + j["build"].get<std::string>();
+        reports.push_back(json);
+      } catch (const std::exception&) {
+        line += "no report (" + it->process->exit_status()->describe() + "): " + it->process->err().tail(3);
+      }
+      std::cout << line << "\n" << std::flush;
+      it = running.erase(it);
+    }
+  }
+  for (Job& j : running) j.process->terminate_group(std::chrono::seconds(2));  // interrupted
+  running.clear();
+  std::ofstream csv(csv_path);
+  std::string error;
+  if (!write_gradebook(reports, csv, error)) {
+    std::cerr << "socklab: " << error << "\n";
+    return 2;
+  }
+  double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  std::cout << "gradebook: " << csv_path << " (" << reports.size() << " of " << students.size() << " graded, "
+            << std::fixed << std::setprecision(1) << seconds << " s)\n";
+  if (interrupted) {
+    std::cerr << "socklab: interrupted; every grading it started has been stopped\n";
+    return 130;
+  }
+  return 0;
+}
+
+int command_gradebook(const std::vector<std::string>& paths, const std::string& csv_path) {
+  std::vector<std::string> files;
+  for (const std::string& p : paths) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(p, ec)) {
+      for (const auto& entry : std::filesystem::directory_iterator(p, ec)) {
+        if (entry.path().extension() == ".json") files.push_back(entry.path().string());
+      }
+    } else {
+      files.push_back(p);
+    }
+  }
+  std::sort(files.begin(), files.end());
+  std::ofstream file;
+  if (!csv_path.empty()) file.open(csv_path);
+  std::ostream& out = csv_path.empty() ? std::cout : static_cast<std::ostream&>(file);
+  std::string error;
+  if (!write_gradebook(files, out, error)) {
+    std::cerr << "socklab: " << error << "\n";
+    return 2;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char* argv[]) {
@@ -186,6 +345,31 @@ int main(int argc, char* argv[]) {
   snapshot->add_option("--pid", pids, "only sockets of this process (repeatable)");
   snapshot->add_option("--source", source, "auto, netlink or procfs")->check(CLI::IsMember({"auto", "netlink", "procfs"}));
 
+  GradeOptions grading;
+  grading.reference_bin_dir = executable_dir().string();
+  std::string grade_submission_dir, batch_root, grade_format = "text", grade_out, out_dir, csv_path;
+  int jobs = 1;
+  auto* grade = app.add_subcommand("grade", "grade a student submission (or a class with --batch)");
+  grade->add_option("--lab", grading.lab, "lab number")->required()->check(CLI::Range(1, 5));
+  grade->add_option("submission", grade_submission_dir, "the submission directory");
+  grade->add_option("--batch", batch_root, "grade every sub-directory of ROOT (one per student)");
+  grade->add_option("--report", grade_format, "report format")->check(CLI::IsMember({"text", "json", "junit", "gradescope"}));
+  grade->add_option("--out", grade_out, "write the report to FILE");
+  grade->add_option("-j,--jobs", jobs, "parallel gradings with --batch")->check(CLI::Range(1, 64));
+  grade->add_option("--csv", csv_path, "gradebook file with --batch (default OUT_DIR/gradebook.csv)");
+  grade->add_option("--out-dir", out_dir, "per-student reports with --batch (default ./grades)");
+  grade->add_flag("--sanitize", grading.sanitize, "build C/C++ with AddressSanitizer and UndefinedBehaviorSanitizer");
+  grade->add_option("--time-scale", grading.time_scale, "multiply every deadline")->check(CLI::Range(0.1, 100.0));
+  grade->add_option("--experiments", grading.experiments_dir, "the experiments directory (default: the project's)");
+  grade->add_option("--reference-bin-dir", grading.reference_bin_dir, "the reference programs (default: socklab's directory)");
+  grade->add_flag("--verbose", grading.verbose, "show every step");
+
+  std::vector<std::string> gradebook_paths;
+  std::string gradebook_csv;
+  auto* gradebook = app.add_subcommand("gradebook", "merge per-student JSON grade reports into a CSV gradebook");
+  gradebook->add_option("reports", gradebook_paths, "JSON reports or directories of them")->required();
+  gradebook->add_option("--csv", gradebook_csv, "write the CSV here (default: stdout)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -208,6 +392,19 @@ int main(int argc, char* argv[]) {
     if (*validate) return command_validate(validate_paths);
     if (*list) return command_list(list_dir.empty() ? default_experiments_dir() : list_dir);
     if (*snapshot) return command_snapshot(ports, pids, source);
+    if (*gradebook) return command_gradebook(gradebook_paths, gradebook_csv);
+    if (*grade) {
+      if (grading.experiments_dir.empty()) grading.experiments_dir = default_experiments_dir();
+      grading.reference_bin_dir = std::filesystem::absolute(grading.reference_bin_dir).string();
+      grading.experiments_dir = std::filesystem::absolute(grading.experiments_dir).string();
+      if (batch_root.empty() == grade_submission_dir.empty()) {
+        std::cerr << "socklab: grade needs either a SUBMISSION directory or --batch ROOT\n";
+        return 2;
+      }
+      if (!batch_root.empty()) return command_grade_batch(grading, batch_root, jobs, out_dir, csv_path);
+      grading.submission = grade_submission_dir;
+      return command_grade(grading, grade_format, grade_out);
+    }
   } catch (const std::exception& e) {
     std::cerr << "socklab: " << e.what() << "\n";
     return 2;

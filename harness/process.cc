@@ -4,7 +4,9 @@
 #include <linux/close_range.h>
 #include <pty.h>
 #include <signal.h>
+#include <grp.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -88,8 +90,26 @@ namespace {
 
 // Runs in the child between fork() and exec(): only async-signal-safe calls.
 struct ChildSetup {
+  ResourceLimits limits;
+  int uid = -1, gid = -1;
+
+  static void limit(int resource, unsigned long value) {
+    if (value == 0) return;
+    rlimit r{value, value};
+    setrlimit(resource, &r);
+  }
+
   bp::error_code on_exec_setup(bp::posix::default_launcher&, const bp::filesystem::path&, const char* const*) {
     setpgid(0, 0);                     // its own process group: the harness ends the whole group
+    limit(RLIMIT_CPU, limits.cpu_seconds);
+    limit(RLIMIT_AS, limits.address_space);
+    limit(RLIMIT_NPROC, limits.processes);
+    limit(RLIMIT_NOFILE, limits.open_files);
+    limit(RLIMIT_FSIZE, limits.file_size);
+    if (gid >= 0) {
+      if (setgroups(0, nullptr) != 0 || setgid(static_cast<gid_t>(gid)) != 0) return bp::error_code(errno, bp::system_category());
+    }
+    if (uid >= 0 && setuid(static_cast<uid_t>(uid)) != 0) return bp::error_code(errno, bp::system_category());
     prctl(PR_SET_PDEATHSIG, SIGKILL);  // if the harness itself is killed, take the child along
     for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGCHLD, SIGQUIT}) signal(sig, SIG_DFL);  // SIG_IGN survives exec
     sigset_t none;
@@ -151,12 +171,12 @@ class BoostProcess : public Process {
       process_.emplace(bp::posix::default_launcher()(loop.context(), ec, spec.path, spec.args,
                                                      bp::process_stdio{in_, out_fd, err_},
                                                      bp::process_environment(env), bp::process_start_dir(dir),
-                                                     ChildSetup{}));
+                                                     ChildSetup{spec.limits, spec.uid, spec.gid}));
     } else {
       process_.emplace(bp::posix::default_launcher()(loop.context(), ec, spec.path, spec.args,
                                                      bp::process_stdio{in_, out_pipe_, err_},
                                                      bp::process_environment(env), bp::process_start_dir(dir),
-                                                     ChildSetup{}));
+                                                     ChildSetup{spec.limits, spec.uid, spec.gid}));
     }
     if (pty_slave >= 0) close(pty_slave);  // the child has its copy; EOF comes when all copies are closed
     if (ec) throw std::runtime_error("cannot start " + spec.path + ": " + ec.message());

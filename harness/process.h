@@ -60,6 +60,16 @@ struct OutputStream {
   std::string tail(std::size_t max_lines) const;  // the last lines, for failure messages
 };
 
+// Limits for untrusted programs (setrlimit in the child, inherited by everything it forks). 0: no limit.
+struct ResourceLimits {
+  unsigned long cpu_seconds = 0;
+  unsigned long address_space = 0;  // bytes (keep 0 for AddressSanitizer builds: they reserve terabytes)
+  unsigned long processes = 0;      // RLIMIT_NPROC: counts the uid's processes; root is exempt, hence `uid`
+  unsigned long open_files = 0;
+  unsigned long file_size = 0;      // bytes
+  bool any() const { return cpu_seconds || address_space || processes || open_files || file_size; }
+};
+
 struct ProcessSpec {
   std::string name;                 // the experiment's id for it, e.g. "server"
   std::string path;                 // executable
@@ -68,6 +78,8 @@ struct ProcessSpec {
   std::string working_dir;          // empty: the harness's
   bool stdout_pty = true;           // false: a plain pipe
   std::size_t output_cap = 8u << 20;
+  ResourceLimits limits;
+  int uid = -1, gid = -1;           // run as this user (only when the harness is root); -1: as the harness
 };
 
 class Process {

@@ -150,7 +150,8 @@ nlohmann::json result_json(const ExperimentResult& r) {
   for (const ProcessRecord& p : r.processes) {
     j["processes"].push_back({{"id", p.id}, {"program", p.program}, {"command", p.command_line}, {"pid", p.pid},
                               {"ending", p.ending}, {"stdout_tail", p.stdout_tail}, {"stderr_tail", p.stderr_tail},
-                              {"stdout_bytes", p.stdout_bytes}, {"stderr_bytes", p.stderr_bytes}, {"truncated", p.truncated}});
+                              {"stdout_bytes", p.stdout_bytes}, {"stderr_bytes", p.stderr_bytes}, {"truncated", p.truncated},
+                              {"sanitizer_reports", p.sanitizer_reports}});
   }
   return j;
 }

@@ -45,6 +45,7 @@ struct ProcessRecord {
   std::string stdout_tail, stderr_tail;
   std::size_t stdout_bytes = 0, stderr_bytes = 0;
   bool truncated = false;
+  std::vector<std::string> sanitizer_reports;  // "ERROR: AddressSanitizer: …", "… runtime error: …" lines of stderr
 };
 
 struct ExperimentResult {

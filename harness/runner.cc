@@ -342,9 +342,16 @@ class ExperimentRun {
     for (const Template& a : step.args) spec.args.push_back(placeholders_.fill(a));
     for (const auto& [k, v] : step.env) spec.env[k] = placeholders_.fill(v);
     spec.stdout_pty = step.stdout_pty;
+    spec.limits = options_.limits;
+    spec.uid = options_.uid;
+    spec.gid = options_.gid;
     spec.working_dir = placeholders_.fill(step.working_dir);
     std::string command = step.program;
     for (const std::string& a : spec.args) command += " " + a;
+    if (auto gone = options_.missing.find(step.program); gone != options_.missing.end()) {
+      record_step(step, "start " + step.process + ": " + command + " — " + gone->second, false);
+      throw Aborted{step.program + " " + gone->second};
+    }
     if (access(spec.path.c_str(), X_OK) != 0) {
       record_step(step, "start " + step.process + ": " + command + " — program not found", false);
       throw Aborted{"program " + step.program + " not found (" + spec.path + ")"};
@@ -879,6 +886,12 @@ class ExperimentRun {
       r.stdout_bytes = p.process->out().total_bytes;
       r.stderr_bytes = p.process->err().total_bytes;
       r.truncated = p.process->out().truncated || p.process->err().truncated;
+      for (const std::string& line : p.process->err().lines) {  // the whole kept stderr, not just its tail
+        if (line.find("ERROR: AddressSanitizer") != std::string::npos || line.find("runtime error:") != std::string::npos ||
+            line.find("ERROR: LeakSanitizer") != std::string::npos) {
+          r.sanitizer_reports.push_back(line.substr(std::min(line.find_first_not_of("= 0123456789"), line.size())));
+        }
+      }
       result_.processes.push_back(r);
     }
     std::vector<pid_t> keep;

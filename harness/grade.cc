@@ -1,0 +1,398 @@
+#include "grade.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <boost/asio/signal_set.hpp>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "reports.h"
+
+namespace socklab::harness {
+
+namespace fs = std::filesystem;
+
+const std::vector<std::string>& lab_programs(int lab) {
+  static const std::map<int, std::vector<std::string>> programs{
+      {1, {"echo_server", "echo_client"}}, {2, {"fork_server"}}, {3, {"echo_server"}},
+      {4, {"echo_client"}},                {5, {"udp_chat_server", "udp_chat_client"}}};
+  static const std::vector<std::string> none;
+  auto it = programs.find(lab);
+  return it == programs.end() ? none : it->second;
+}
+
+int GradeResult::score() const {
+  int total = 0;
+  for (const auto& e : experiments) total += e.points();
+  return graded() ? total : 0;
+}
+
+int GradeResult::max_score() const {
+  int total = 0;
+  for (const auto& e : experiments) total += e.max_points();
+  return total > 0 ? total : 100;
+}
+
+namespace {
+
+// Limits for code we did not write: a fork bomb, an endless loop, a memory hog or a disk filler stops there.
+ResourceLimits student_limits(bool sanitize) {
+  ResourceLimits l;
+  l.cpu_seconds = 30;
+  l.address_space = sanitize ? 0 : 2ul << 30;
+  l.processes = 128;
+  l.open_files = 256;
+  l.file_size = 64ul << 20;
+  return l;
+}
+
+ResourceLimits build_limits() {
+  ResourceLimits l;
+  l.cpu_seconds = 300;
+  l.processes = 512;
+  l.file_size = 512ul << 20;
+  return l;
+}
+
+// As root, student code runs as an unprivileged user of its own (so RLIMIT_NPROC applies and it cannot touch the
+// instructor's files); parallel gradings get different ones.
+int sandbox_uid() { return getuid() == 0 ? 64000 + static_cast<int>(getpid() % 1000) : -1; }
+
+void chown_tree(const fs::path& root, int uid) {
+  if (uid < 0) return;
+  lchown(root.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(uid));
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    lchown(it->path().c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(uid));
+  }
+}
+
+std::string tail_of(const std::string& text, std::size_t max_lines) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  std::string out;
+  std::size_t first = lines.size() > max_lines ? lines.size() - max_lines : 0;
+  if (first > 0) out += "… (" + std::to_string(first) + " earlier lines)\n";
+  for (std::size_t i = first; i < lines.size(); ++i) out += lines[i] + "\n";
+  return out;
+}
+
+std::string find_program(const fs::path& dir, const std::string& name) {
+  for (const char* sub : {"", "build", "bin", "build/bin"}) {
+    fs::path p = dir / sub / name;
+    std::error_code ec;
+    if (fs::is_regular_file(p, ec) && access(p.c_str(), X_OK) == 0) return p.string();
+  }
+  return "";
+}
+
+struct Build {
+  std::string status, method, log;
+};
+
+// Runs one build command (sh -c "... 2>&1") in dir with limits and a deadline.
+bool run_build_command(EventLoop& loop, Launcher& launcher, const std::string& command, const fs::path& dir,
+                       const std::map<std::string, std::string>& env, Clock::time_point deadline, int uid,
+                       std::string& log, bool& timed_out) {
+  ProcessSpec spec;
+  spec.name = "build";
+  spec.path = "/bin/sh";
+  spec.args = {"-c", command + " 2>&1"};
+  spec.working_dir = dir.string();
+  spec.stdout_pty = false;
+  spec.env = env;
+  spec.limits = build_limits();
+  spec.uid = uid;
+  spec.gid = uid;
+  spec.output_cap = 4u << 20;
+  log += "$ " + command + "\n";
+  std::unique_ptr<Process> p;
+  try {
+    p = launcher.start(spec);
+  } catch (const std::exception& e) {
+    log += std::string(e.what()) + "\n";
+    return false;
+  }
+  bool ended = loop.run_until([&] { return p->exit_status().has_value(); }, deadline);
+  loop.run_until([&] { return p->out().closed; }, Clock::now() + std::chrono::milliseconds(500));
+  for (const std::string& l : p->out().lines) log += l + "\n";
+  if (!p->out().partial.empty()) log += p->out().partial + "\n";
+  if (!ended) {
+    timed_out = true;
+    p->terminate_group(std::chrono::milliseconds(500));
+    log += "(stopped: the build took too long)\n";
+    return false;
+  }
+  auto status = p->exit_status();
+  if (!status->exited || status->code != 0) log += "(" + status->describe() + ")\n";
+  return status->exited && status->code == 0;
+}
+
+Build build_submission(const GradeOptions& o, const fs::path& work, int uid) {
+  EventLoop loop;
+  auto launcher = make_boost_launcher(loop);
+  Build b;
+  auto deadline = Clock::now() + o.build_timeout;
+  std::map<std::string, std::string> env;
+  std::string sanitize = o.sanitize ? " -g -fsanitize=address,undefined -fno-omit-frame-pointer" : "";
+  if (o.sanitize) {
+    env["CFLAGS"] = "-O1" + sanitize;
+    env["CXXFLAGS"] = "-O1" + sanitize;
+    env["LDFLAGS"] = sanitize;
+  }
+  env["HOME"] = work.string();  // some tools want a writable home
+  bool timed_out = false, ok = true;
+  auto has = [&](const char* f) { return fs::exists(work / f); };
+  if (has("Makefile") || has("makefile") || has("GNUmakefile")) {
+    b.method = "make";
+    ok = run_build_command(loop, *launcher, "make", work, env, deadline, uid, b.log, timed_out);
+  } else if (has("CMakeLists.txt")) {
+    b.method = "cmake";
+    std::string flags = o.sanitize ? " -DCMAKE_C_FLAGS='" + sanitize + "' -DCMAKE_CXX_FLAGS='" + sanitize + "'" : "";
+    ok = run_build_command(loop, *launcher, "cmake -S . -B build -DCMAKE_BUILD_TYPE=Release" + flags, work, env,
+                           deadline, uid, b.log, timed_out) &&
+         run_build_command(loop, *launcher, "cmake --build build -j 2", work, env, deadline, uid, b.log, timed_out);
+  } else {
+    b.method = "cc/c++ per program";
+    bool any = false;
+    for (const std::string& program : lab_programs(o.lab)) {
+      std::string command;
+      if (fs::exists(work / (program + ".c"))) {
+        command = "cc -O2 -Wall" + sanitize + " -o " + program + " " + program + ".c";
+      } else {
+        for (const char* ext : {".cpp", ".cc", ".cxx"}) {
+          if (fs::exists(work / (program + ext))) {
+            command = "c++ -std=c++20 -O2 -Wall" + sanitize + " -o " + program + " " + program + ext;
+            break;
+          }
+        }
+      }
+      if (command.empty()) continue;
+      any = true;
+      ok = run_build_command(loop, *launcher, command, work, env, deadline, uid, b.log, timed_out) && ok;
+    }
+    if (!any) {
+      b.status = "no sources";
+      b.log = "no Makefile, no CMakeLists.txt, and none of these sources: ";
+      for (const std::string& program : lab_programs(o.lab)) b.log += program + ".c/.cpp ";
+      b.log += "\n";
+      return b;
+    }
+  }
+  b.status = timed_out ? "timed out" : ok ? "ok" : "failed";
+  return b;
+}
+
+}  // namespace
+
+GradeResult grade_submission(const GradeOptions& o, Reporter& live, const bool* interrupted) {
+  auto started = Clock::now();
+  GradeResult r;
+  r.lab = o.lab;
+  r.student = fs::path(o.submission).lexically_normal().filename().string();
+  if (r.student.empty() || r.student == ".") r.student = fs::absolute(o.submission).lexically_normal().parent_path().filename().string();
+
+  // A private copy: the build and the programs never write into the submission itself.
+  char pattern[] = "/tmp/socklab-grade-XXXXXX";
+  fs::path work = mkdtemp(pattern) ? fs::path(pattern) : fs::temp_directory_path();
+  std::error_code ec;
+  fs::copy(o.submission, work / "submission", fs::copy_options::recursive | fs::copy_options::skip_symlinks, ec);
+  fs::path src = work / "submission";
+  int uid = sandbox_uid();
+  chmod(work.c_str(), 0755);
+  chown_tree(src, uid);
+  r.sandbox = "rlimits (CPU 30 s, processes 128, files 256, file size 64 MiB" +
+              std::string(o.sanitize ? "" : ", address space 2 GiB") + ")" +
+              (uid >= 0 ? ", as unprivileged uid " + std::to_string(uid) : ", as the grader's own user") +
+              ", own process group, each experiment in its own network namespace when possible";
+
+  Build b = build_submission(o, src, uid);
+  r.build = b.status;
+  r.build_method = b.method;
+  r.build_log = tail_of(b.log, 40);
+
+  if (r.graded()) {
+    std::vector<LoadError> errors;
+    std::vector<Experiment> experiments;
+    for (const std::string& f : experiment_files({o.experiments_dir + "/lab" + std::to_string(o.lab)}, errors)) {
+      if (auto e = load_experiment(f, errors); e && e->graded) experiments.push_back(std::move(*e));
+    }
+    if (!errors.empty()) throw std::runtime_error(errors.front().text());
+    RunOptions run;
+    run.bin_dir = o.reference_bin_dir;
+    run.time_scale = o.time_scale;
+    run.isolation = o.isolation;
+    run.verbose = o.verbose;
+    run.limits = student_limits(o.sanitize);
+    run.uid = uid;
+    run.gid = uid;
+    for (const std::string& program : lab_programs(o.lab)) {
+      std::string path = find_program(src, program);
+      r.programs[program] = path;
+      if (path.empty()) {
+        run.missing[program] = "was not found in the submission (looked in ., build/, bin/ and build/bin/)";
+      } else {
+        run.bins[program] = path;
+      }
+    }
+    become_subreaper();
+    EventLoop loop;
+    auto launcher = make_boost_launcher(loop);
+    Runner runner(loop, *launcher, run, live);
+    boost::asio::signal_set stop(loop.context(), SIGINT, SIGTERM);  // Ctrl-C: stop, clean up, report
+    stop.async_wait([&](const boost::system::error_code& error, int) {
+      if (!error) runner.interrupt();
+    });
+    for (const Experiment& e : experiments) {
+      if (runner.interrupted() || (interrupted && *interrupted)) break;
+      r.experiments.push_back(runner.run(e));
+    }
+    r.interrupted = runner.interrupted();
+    stop.cancel();
+    loop.poll();
+  }
+  // Sanitizer reports go to a program's stderr, whichever check failed because of them: collect them all.
+  for (const auto& e : r.experiments) {
+    for (const auto& p : e.processes) {
+      for (const std::string& report : p.sanitizer_reports) {
+        std::string finding = e.id + ": " + p.program + ": " + report;
+        if (std::find(r.findings.begin(), r.findings.end(), finding) == r.findings.end()) r.findings.push_back(finding);
+      }
+    }
+  }
+  fs::remove_all(work, ec);
+  r.duration = std::chrono::duration<double>(Clock::now() - started).count();
+  return r;
+}
+
+void write_grade_text(std::ostream& out, const GradeResult& r, bool colour) {
+  auto bold = [&](const std::string& s) { return colour ? "\033[1m" + s + "\033[0m" : s; };
+  out << "\n" << bold("socklab grade: lab " + std::to_string(r.lab) + ", submission " + r.student) << "\n";
+  out << "  build: " << r.build << (r.build_method.empty() ? "" : " (" + r.build_method + ")") << "\n";
+  if (r.build != "ok") {
+    std::istringstream lines(r.build_log);
+    for (std::string l; std::getline(lines, l);) out << "    │ " << l << "\n";
+  }
+  for (const auto& [program, path] : r.programs) {
+    out << "  " << program << ": " << (path.empty() ? "MISSING" : path.substr(path.find("/submission/") + 12)) << "\n";
+  }
+  for (const auto& e : r.experiments) {
+    out << "  " << std::setw(3) << e.points() << "/" << std::setw(3) << std::left << e.max_points() << std::right << "  "
+        << e.title << "\n";
+  }
+  for (const std::string& f : r.findings) out << "  sanitizer finding: " << f << "\n";
+  out << bold("  score: " + std::to_string(r.score()) + "/" + std::to_string(r.max_score())) << "  ("
+      << std::fixed << std::setprecision(1) << r.duration << " s)\n";
+}
+
+void write_grade_json(std::ostream& out, const GradeResult& r) {
+  nlohmann::json j{{"tool", "socklab grade"}, {"student", r.student}, {"lab", r.lab}, {"score", r.score()},
+                   {"max_score", r.max_score()}, {"build", r.build}, {"build_method", r.build_method},
+                   {"build_log", r.build_log}, {"sandbox", r.sandbox}, {"duration_s", r.duration},
+                   {"interrupted", r.interrupted}, {"programs", r.programs}, {"findings", r.findings}};
+  j["checks"] = nlohmann::json::array();
+  for (const auto& e : r.experiments) {
+    for (const auto& c : e.checks) {
+      j["checks"].push_back({{"experiment", e.id}, {"name", c.name}, {"status", c.status_name()}, {"points", c.points},
+                             {"max_points", c.max_points}, {"expected", c.expected}, {"actual", c.actual},
+                             {"hint", c.hint}, {"detail", c.detail}});
+    }
+  }
+  std::ostringstream full;
+  auto reporter = make_json_reporter(full);
+  reporter->finish(r.experiments);
+  j["experiments"] = nlohmann::json::parse(full.str())["experiments"];
+  out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+}
+
+void write_grade_junit(std::ostream& out, const GradeResult& r) {
+  auto reporter = make_junit_reporter(out);
+  reporter->finish(r.experiments);
+}
+
+void write_gradescope(std::ostream& out, const GradeResult& r) {
+  nlohmann::json j;
+  j["score"] = r.score();
+  j["execution_time"] = static_cast<int>(r.duration + 0.5);
+  std::string summary = "Lab " + std::to_string(r.lab) + ": build " + r.build +
+                        (r.build_method.empty() ? "" : " (" + r.build_method + ")") + ".";
+  if (r.build != "ok") summary += "\n\nBuild log (end):\n" + r.build_log;
+  for (const auto& [program, path] : r.programs) {
+    if (path.empty()) summary += "\n" + program + " was not found in your submission.";
+  }
+  for (const std::string& f : r.findings) summary += "\nSanitizer finding (a memory or undefined-behaviour bug): " + f;
+  j["output"] = summary;
+  j["visibility"] = "visible";
+  j["stdout_visibility"] = "hidden";
+  j["tests"] = nlohmann::json::array();
+  for (const auto& e : r.experiments) {
+    for (const auto& c : e.checks) {
+      if (c.max_points == 0) continue;  // steps without points are context, not tests
+      std::string text;
+      if (c.status != CheckResult::Status::kPassed) {
+        text = "Expected: " + c.expected + "\nBut was: " + c.actual;
+        if (!c.hint.empty()) text += "\nHint: " + c.hint;
+        if (!c.detail.empty()) text += "\n\n" + c.detail;
+      }
+      j["tests"].push_back({{"name", e.title + ": " + c.name}, {"score", c.points}, {"max_score", c.max_points},
+                            {"status", c.status == CheckResult::Status::kPassed ? "passed" : "failed"},
+                            {"output", text}, {"visibility", "visible"}});
+    }
+  }
+  out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+}
+
+bool write_gradebook(const std::vector<std::string>& json_files, std::ostream& csv, std::string& error) {
+  std::vector<nlohmann::json> reports;
+  std::vector<std::string> columns;  // "experiment/check", in first-seen order
+  std::set<std::string> seen;
+  for (const std::string& f : json_files) {
+    std::ifstream in(f);
+    try {
+      reports.push_back(nlohmann::json::parse(in));
+    } catch (const std::exception& e) {
+      error = f + ": not a socklab grade report (" + e.what() + ")";
+      return false;
+    }
+    if (!reports.back().contains("student") || !reports.back().contains("checks")) {
+      error = f + ": not a socklab grade report (no student/checks)";
+      return false;
+    }
+    for (const auto& c : reports.back()["checks"]) {
+      std::string key = c["experiment"].get<std::string>() + "/" + c["name"].get<std::string>();
+      if (c["max_points"].get<int>() > 0 && seen.insert(key).second) columns.push_back(key);
+    }
+  }
+  auto field = [](const std::string& s) {
+    if (s.find_first_of(",\"\n") == std::string::npos) return s;
+    std::string q = "\"";
+    for (char ch : s) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+    return q + "\"";
+  };
+  csv << "student,lab,score,max_score,build,duration_s";
+  for (const auto& c : columns) csv << "," << field(c);
+  csv << "\n";
+  std::sort(reports.begin(), reports.end(), [](auto& a, auto& b) { return a["student"] < b["student"]; });
+  for (const auto& r : reports) {
+    std::map<std::string, int> points;
+    for (const auto& c : r["checks"]) points[c["experiment"].get<std::string>() + "/" + c["name"].get<std::string>()] = c["points"];
+    std::ostringstream duration;
+    duration << std::fixed << std::setprecision(1) << r["duration_s"].get<double>();
+    csv << field(r["student"]) << "," << r["lab"].get<int>() << "," << r["score"].get<int>() << ","
+        << r["max_score"].get<int>() << "," << field(r["build"]) << "," << duration.str();
+    for (const auto& c : columns) csv << "," << (points.count(c) ? std::to_string(points[c]) : "0");
+    csv << "\n";
+  }
+  return true;
+}
+
+}  // namespace socklab::harness

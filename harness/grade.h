@@ -1,0 +1,68 @@
+// Grading student submissions: build one (safely), run a lab's graded experiments against its programs, report
+// a score with feedback; or a whole class, in parallel, into a gradebook.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "process.h"
+#include "results.h"
+#include "runner.h"
+
+namespace socklab::harness {
+
+// Which programs a student writes for each lab; the others a lab uses come from the reference build.
+const std::vector<std::string>& lab_programs(int lab);
+
+struct GradeOptions {
+  int lab = 1;
+  std::string submission;        // the student's directory
+  std::string experiments_dir;   // the project's experiments/
+  std::string reference_bin_dir; // the reference programs (build/bin)
+  bool sanitize = false;         // build C/C++ with AddressSanitizer + UndefinedBehaviorSanitizer
+  std::chrono::seconds build_timeout{120};
+  double time_scale = 1.0;
+  std::string isolation = "auto";
+  bool verbose = false;
+};
+
+struct GradeResult {
+  std::string student;           // the submission directory's name
+  int lab = 0;
+  std::string build = "not run"; // "ok", "failed", "timed out", "no sources"
+  std::string build_method;      // "make", "cmake", "cc/c++ per program"
+  std::string build_log;         // its tail
+  std::map<std::string, std::string> programs;  // program -> path in the submission, or "" when missing
+  std::vector<ExperimentResult> experiments;
+  std::string sandbox;           // how student code was confined
+  std::vector<std::string> findings;  // AddressSanitizer / UBSan reports seen on the programs' stderr
+  double duration = 0;
+  bool interrupted = false;
+
+  int score() const;             // 0..100
+  int max_score() const;
+  bool graded() const { return build == "ok" || build == "no sources"; }
+};
+
+// Builds the submission in a private copy and runs lab `lab`'s graded experiments against it. `live` gets the
+// experiments' events as they happen (text for a person, or nothing). Never throws for a bad submission: every
+// problem ends up in the result.
+GradeResult grade_submission(const GradeOptions& options, Reporter& live, const bool* interrupted = nullptr);
+
+// Report writers.
+void write_grade_text(std::ostream& out, const GradeResult& r, bool colour);
+void write_grade_json(std::ostream& out, const GradeResult& r);
+void write_grade_junit(std::ostream& out, const GradeResult& r);
+// Gradescope's results.json: score, execution_time, output, tests[] (name, score, max_score, status, output,
+// visibility). Students see only what is in it.
+void write_gradescope(std::ostream& out, const GradeResult& r);
+
+// A gradebook from per-student JSON reports (as written by write_grade_json): one CSV row per student with
+// score, build status, duration and the points of every check.
+bool write_gradebook(const std::vector<std::string>& json_files, std::ostream& csv, std::string& error);
+
+}  // namespace socklab::harness

@@ -1,0 +1,301 @@
+// socklab grade on fixture submissions: correct ones (single C files; C++ with a Makefile) and broken ones
+// (does not compile, hangs, fork-bombs, prints 100 MB, exits at once, ignores SIGTERM, a program missing, a
+// buffer overrun) — each gets the right score and a clear verdict, and nothing they started survives.
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "child.h"
+
+using namespace testing_support;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kSource = SOCKLAB_SOURCE_DIR;
+
+std::string read_file(const fs::path& p) {
+  std::ifstream f(p);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+// A fresh submission directory with the given files (name -> contents).
+fs::path submission(const std::string& name, const std::map<std::string, std::string>& files) {
+  fs::path dir = fs::path(testing::TempDir()) / ("grade_" + std::to_string(getpid())) / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (const auto& [file, text] : files) {
+    fs::create_directories((dir / file).parent_path());
+    std::ofstream(dir / file) << text;
+  }
+  return dir;
+}
+
+std::string student_c(const std::string& program) { return read_file(kSource + "/tests/mutants/" + program + ".c"); }
+
+// A lab-2 submission: fork_server.c (this student's version includes echo_server.c, so that comes along).
+fs::path fork_submission(const std::string& name, const std::string& fork_server) {
+  return submission(name, {{"fork_server.c", fork_server}, {"echo_server.c", student_c("echo_server")}});
+}
+
+// The student-style fork_server with a change spliced in at the start of main().
+std::string fork_server_with(const std::string& at_start_of_main) {
+  std::string text = student_c("fork_server");
+  std::string marker = "int main(int argc, char **argv) {\n  int leak";
+  auto at = text.find(marker);
+  EXPECT_NE(at, std::string::npos);
+  text.insert(at + marker.size() - std::string("  int leak").size(), at_start_of_main + "\n");
+  return text;
+}
+
+// Processes of the grading sandbox (uid 64000-64999) or running from a grading work directory.
+std::vector<std::string> survivors() {
+  std::vector<std::string> found;
+  DIR* proc = opendir("/proc");
+  while (dirent* e = readdir(proc)) {
+    int pid = atoi(e->d_name);
+    if (pid <= 0) continue;
+    std::string status = read_file("/proc/" + std::string(e->d_name) + "/status");
+    auto uid_at = status.find("\nUid:\t");
+    int uid = uid_at == std::string::npos ? -1 : atoi(status.c_str() + uid_at + 6);
+    std::error_code ec;
+    std::string exe = fs::read_symlink("/proc/" + std::string(e->d_name) + "/exe", ec).string();
+    bool zombie = status.find("State:\tZ") != std::string::npos;
+    if (!zombie && ((uid >= 64000 && uid < 65000) || exe.find("/socklab-grade-") != std::string::npos)) {
+      found.push_back(std::to_string(pid) + " " + exe);
+    }
+  }
+  closedir(proc);
+  return found;
+}
+
+struct Graded {
+  int exit_code = -1;
+  nlohmann::json report;
+  std::string text;  // what socklab printed
+};
+
+Graded grade(int lab, const fs::path& dir, std::vector<std::string> extra = {}) {
+  fs::path json = dir.parent_path() / (dir.filename().string() + ".json");
+  std::vector<std::string> args{"grade", "--lab", std::to_string(lab), dir.string(), "--report", "json", "--out",
+                                json.string()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  Child socklab("socklab", args);
+  auto status = socklab.wait_exit(180s);
+  Graded g;
+  EXPECT_TRUE(status.has_value()) << "socklab grade did not finish";
+  if (!status) return g;
+  g.exit_code = status->exited ? status->code : -1;
+  for (const auto& l : socklab.stdout_lines()) g.text += l + "\n";
+  g.text += socklab.stderr_text();
+  std::string body = read_file(json);
+  if (!body.empty()) g.report = nlohmann::json::parse(body);
+  EXPECT_TRUE(survivors().empty()) << "left running: " << survivors().front();
+  return g;
+}
+
+std::string failed_checks(const nlohmann::json& report) {
+  std::string out;
+  for (const auto& c : report["checks"]) {
+    if (c["status"] != "passed") out += "\n  " + c["experiment"].get<std::string>() + "/" + c["name"].get<std::string>() + ": " + c["actual"].get<std::string>().substr(0, 200);
+  }
+  return out;
+}
+
+}  // namespace
+
+// Single .c files, the way most students hand in: compiled one by one, full marks.
+TEST(Grade, CorrectCFilesScoreFullMarks) {
+  auto dir = submission("good_c", {{"echo_server.c", student_c("echo_server")}, {"echo_client.c", student_c("echo_client")}});
+  Graded g = grade(1, dir);
+  EXPECT_EQ(g.exit_code, 0) << g.text;
+  EXPECT_EQ(g.report["build"], "ok");
+  EXPECT_EQ(g.report["build_method"], "cc/c++ per program");
+  EXPECT_EQ(g.report["score"], 100) << failed_checks(g.report);
+}
+
+// C++ with a Makefile (here: our own reference sources with a student-style Makefile): full marks.
+TEST(Grade, CppWithAMakefileScoresFullMarks) {
+  std::map<std::string, std::string> files;
+  for (const char* f : {"fd.h", "fd.cc", "net.h", "net.cc", "line_reader.h", "line_reader.cc", "utf8.h", "utf8.cc",
+                        "program.h", "program.cc", "echo_session.h", "echo_session.cc"}) {
+    files[std::string("common/") + f] = read_file(kSource + "/labs/common/" + f);
+  }
+  files["echo_server.cc"] = read_file(kSource + "/labs/lab1/echo_server.cc");
+  files["echo_client.cc"] = read_file(kSource + "/labs/lab1/echo_client.cc");
+  files["Makefile"] =
+      "COMMON = $(wildcard common/*.cc)\n"
+      "all: echo_server echo_client\n"
+      "%: %.cc $(COMMON)\n\tc++ -std=c++20 -O2 -Icommon -o $@ $^\n";
+  Graded g = grade(1, submission("cpp_makefile", files));
+  EXPECT_EQ(g.exit_code, 0) << g.text;
+  EXPECT_EQ(g.report["build_method"], "make");
+  EXPECT_EQ(g.report["score"], 100) << failed_checks(g.report) << g.report["build_log"];
+}
+
+// A compile error: exit 2, score 0, and the compiler's message in the report.
+TEST(Grade, ABuildFailureScoresZeroWithTheCompilerMessage) {
+  Graded g = grade(2, submission("no_compile", {{"fork_server.c", "int main(void) { return 0 }\n"}}));
+  EXPECT_EQ(g.exit_code, 2);
+  EXPECT_EQ(g.report["build"], "failed");
+  EXPECT_EQ(g.report["score"], 0);
+  EXPECT_NE(g.report["build_log"].get<std::string>().find("error: expected"), std::string::npos) << g.report["build_log"];
+  EXPECT_NE(g.text.find("could not grade"), std::string::npos);
+}
+
+// A server that never listens: every experiment says it did not become ready; grading ends, score 0.
+TEST(Grade, AHangingServerScoresZeroAndEnds) {
+  Graded g = grade(2, submission("hangs", {{"fork_server.c", "#include <unistd.h>\nint main(void) { for (;;) pause(); }\n"}}));
+  EXPECT_EQ(g.exit_code, 0) << g.text;
+  EXPECT_EQ(g.report["score"], 0);
+  EXPECT_NE(failed_checks(g.report).find("did not become ready: expected a LISTEN socket"), std::string::npos)
+      << failed_checks(g.report);
+}
+
+// A fork bomb: stopped by the process limit, the machine unharmed, nothing left.
+TEST(Grade, AForkBombIsContained) {
+  Graded g = grade(2, fork_submission("fork_bomb", fork_server_with("  for (;;) fork();")));
+  EXPECT_EQ(g.exit_code, 0) << g.text;
+  EXPECT_EQ(g.report["score"], 0) << failed_checks(g.report);
+}
+
+// 100 MB on stdout before it even listens: the output is read (no pipe deadlock), counted and kept only up to
+// the cap; the program is not ready in time, and the verdict says so. Grading ends normally.
+TEST(Grade, HundredMegabytesOfOutputAreReadCappedAndReported) {
+  Graded g = grade(2, fork_submission("chatty", fork_server_with(
+      "  static char junk[1 << 20]; memset(junk, 'x', sizeof junk);\n"
+      "  for (int i = 0; i < 100; i++) fwrite(junk, 1, sizeof junk, stdout);\n  fflush(stdout);")));
+  EXPECT_EQ(g.exit_code, 0) << g.text;
+  EXPECT_EQ(g.report["score"], 0);
+  EXPECT_NE(failed_checks(g.report).find("did not become ready: expected a LISTEN socket"), std::string::npos);
+  bool truncated = false;
+  for (const auto& e : g.report["experiments"]) {
+    for (const auto& p : e["processes"]) truncated = truncated || (p["truncated"] && p["stdout_bytes"].get<long>() > 8l << 20);
+  }
+  EXPECT_TRUE(truncated) << "the report should say the output was cut";
+}
+
+// A program that exits at once: the verdict says so.
+TEST(Grade, AProgramThatExitsAtOnceScoresZeroWithAClearVerdict) {
+  Graded g = grade(2, submission("exits", {{"fork_server.c", "int main(void) { return 0; }\n"}}));
+  EXPECT_EQ(g.report["score"], 0);
+  EXPECT_NE(failed_checks(g.report).find("server has exited (exit 0)"), std::string::npos) << failed_checks(g.report);
+}
+
+// A server that ignores SIGTERM is killed anyway (SIGKILL after the grace period); its grade is unaffected.
+TEST(Grade, AServerIgnoringSigtermIsStillEnded) {
+  Graded g = grade(2, fork_submission("stubborn", fork_server_with("  signal(SIGTERM, SIG_IGN);")));
+  EXPECT_EQ(g.exit_code, 0) << g.text;
+  EXPECT_EQ(g.report["score"], 100) << failed_checks(g.report);
+}
+
+// Only one of the two programs handed in: the other's checks fail with a clear message, the rest still run.
+TEST(Grade, AMissingProgramFailsOnlyItsChecksWithAClearMessage) {
+  Graded g = grade(1, submission("server_only", {{"echo_server.c", student_c("echo_server")}}));
+  EXPECT_EQ(g.exit_code, 0) << g.text;
+  EXPECT_EQ(g.report["programs"]["echo_client"], "");
+  int score = g.report["score"];
+  EXPECT_GT(score, 0) << "server-only checks still earn points";
+  EXPECT_LT(score, 100);
+  EXPECT_NE(failed_checks(g.report).find("echo_client was not found in the submission"), std::string::npos)
+      << failed_checks(g.report);
+}
+
+// --sanitize: a buffer overrun in the student's server becomes a visible finding.
+TEST(Grade, SanitizeTurnsABufferOverrunIntoAFinding) {
+  std::string overrun = student_c("fork_server");
+  std::string call = "      serve(c);";
+  ASSERT_NE(overrun.find(call), std::string::npos);
+  overrun.replace(overrun.find(call), call.size(),
+                  "      { char small[8]; volatile int n = 64; memset(small, 'x', n); }  /* overrun */\n      serve(c);");
+  Graded g = grade(2, fork_submission("overrun", overrun), {"--sanitize"});
+  ASSERT_TRUE(g.report.contains("findings")) << g.text;
+  ASSERT_FALSE(g.report["findings"].empty()) << failed_checks(g.report);
+  EXPECT_NE(g.report["findings"][0].get<std::string>().find("AddressSanitizer"), std::string::npos) << g.report["findings"];
+}
+
+// A class of 8 with -j 2: one report per student and the right gradebook.
+TEST(GradeBatch, GradesAClassIntoAGradebook) {
+  fs::path root = fs::path(testing::TempDir()) / ("class_" + std::to_string(getpid()));
+  fs::remove_all(root);
+  std::map<std::string, int> expected;
+  std::string good = student_c("fork_server");
+  std::string no_reap = "#define MUTANT_NO_REAP 1\n" + good;
+  for (int i = 1; i <= 8; ++i) {
+    std::string name = "student" + std::to_string(i);
+    fs::create_directories(root / name);
+    if (i <= 5) {
+      std::ofstream(root / name / "fork_server.c") << good;
+      expected[name] = 100;
+    } else if (i <= 7) {
+      std::ofstream(root / name / "fork_server.c") << no_reap;
+      expected[name] = 85;
+    } else {
+      std::ofstream(root / name / "fork_server.c") << "syntax error";
+      expected[name] = 0;
+    }
+  }
+  // the C file includes echo_server.c: hand it in too, as a student would
+  for (int i = 1; i <= 8; ++i) std::ofstream(root / ("student" + std::to_string(i)) / "echo_server.c") << student_c("echo_server");
+  fs::path out = root.string() + "_grades";
+  Child socklab("socklab", {"grade", "--lab", "2", "--batch", root.string(), "-j", "2", "--out-dir", out.string()});
+  auto status = socklab.wait_exit(300s);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->describe(), "exit 0") << socklab.stderr_text();
+  std::string csv = read_file(out / "gradebook.csv");
+  std::istringstream lines(csv);
+  std::string header;
+  std::getline(lines, header);
+  EXPECT_EQ(header.rfind("student,lab,score,max_score,build,duration_s,lab2.concurrent/", 0), 0u) << header;
+  int rows = 0;
+  for (std::string row; std::getline(lines, row); ++rows) {
+    std::string name = row.substr(0, row.find(','));
+    std::string rest = row.substr(row.find(',') + 1);
+    int score = std::stoi(rest.substr(rest.find(',') + 1));
+    EXPECT_EQ(score, expected[name]) << row;
+    EXPECT_TRUE(fs::exists(out / (name + ".json"))) << name;
+    EXPECT_TRUE(fs::exists(out / (name + ".txt"))) << name;
+  }
+  EXPECT_EQ(rows, 8) << csv;
+  EXPECT_TRUE(survivors().empty());
+}
+
+// The Gradescope bundle in a simulated /autograder layout: results.json as Gradescope reads it.
+TEST(Gradescope, RunAutograderWritesResultsJson) {
+  fs::path ag = fs::path(testing::TempDir()) / ("autograder_" + std::to_string(getpid()));
+  fs::remove_all(ag);
+  fs::create_directories(ag / "source" / "build");
+  fs::create_directories(ag / "source" / "grading" / "gradescope");
+  fs::create_directories(ag / "submission");
+  fs::create_directory_symlink(SOCKLAB_BIN_DIR, ag / "source" / "build" / "bin");
+  std::ofstream(ag / "source" / "grading" / "gradescope" / "lab") << "2\n";
+  std::ofstream(ag / "submission" / "fork_server.c") << "#define MUTANT_NO_REAP 1\n" << student_c("fork_server");
+  std::ofstream(ag / "submission" / "echo_server.c") << student_c("echo_server");
+  std::string command = "AUTOGRADER_ROOT=" + ag.string() + " " + kSource + "/grading/gradescope/run_autograder > " +
+                        (ag / "stdout.txt").string() + " 2>&1";
+  ASSERT_EQ(system(command.c_str()), 0) << read_file(ag / "stdout.txt");
+  auto results = nlohmann::json::parse(read_file(ag / "results" / "results.json"));
+  EXPECT_EQ(results["score"], 85);
+  EXPECT_TRUE(results["execution_time"].is_number());
+  EXPECT_NE(results["output"].get<std::string>().find("build ok"), std::string::npos);
+  ASSERT_FALSE(results["tests"].empty());
+  int max_total = 0;
+  bool zombie_test_failed = false;
+  for (const auto& t : results["tests"]) {
+    for (const char* key : {"name", "score", "max_score", "status", "output", "visibility"}) {
+      EXPECT_TRUE(t.contains(key)) << key << " missing in " << t.dump();
+    }
+    max_total += t["max_score"].get<int>();
+    if (t["status"] == "failed") {
+      zombie_test_failed = t["name"].get<std::string>().find("no zombie") != std::string::npos;
+      EXPECT_NE(t["output"].get<std::string>().find("Hint: reap children"), std::string::npos) << t.dump();
+    }
+  }
+  EXPECT_EQ(max_total, 100);
+  EXPECT_TRUE(zombie_test_failed);
+}
