@@ -13,7 +13,8 @@ for jobs in 1 2; do
   start=$(date +%s.%N)
   build/bin/socklab grade --lab 2 --batch "$class/submissions" -j "$jobs" --out-dir "$class/grades-$jobs" > /dev/null
   end=$(date +%s.%N)
-  echo "-j $jobs: $(echo "$end - $start" | bc) s"
-  eval "t$jobs=$(echo "$end - $start" | bc)"
+  seconds=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
+  echo "-j $jobs: $seconds s"
+  eval "t$jobs=$seconds"
 done
-echo "speed-up -j 2 over -j 1: $(echo "scale=2; $t1 / $t2" | bc)x"
+echo "speed-up of -j 2 over -j 1: $(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.2f", a / b }')x"
