@@ -71,7 +71,7 @@ int command_run(const std::vector<std::string>& paths, const RunOptions& options
   bool colour = &text_out == &std::cout ? isatty(STDOUT_FILENO) : &text_out == &std::cerr ? isatty(STDERR_FILENO) : false;
 
   TeeReporter tee;
-  auto text = make_text_reporter(text_out, colour, options.verbose);
+  auto text = make_text_reporter(text_out, colour, options.verbose, options.show_timeline);
   tee.add(text.get());
   std::unique_ptr<Reporter> machine_reporter;
   if (format == "json") machine_reporter = make_json_reporter(machine_out);
@@ -323,6 +323,7 @@ int main(int argc, char* argv[]) {
   run->add_option("--report", format, "report format")->check(CLI::IsMember({"text", "json", "junit"}));
   run->add_option("--out", out_path, "write the report to FILE");
   run->add_flag("--verbose", options.verbose, "show every step as it runs");
+  run->add_flag("--timeline", options.show_timeline, "show each experiment's TCP state timeline");
   bool graded_only = false;
   run->add_flag("--graded-only", graded_only, "skip observation-only experiments (graded=\"false\")");
   run->add_option("--time-scale", options.time_scale, "multiply every deadline (slow machines)")

@@ -22,7 +22,8 @@ std::string fixed(double seconds) {
 
 class TextReporter : public Reporter {
  public:
-  TextReporter(std::ostream& out, bool colour, bool verbose) : out_(out), colour_(colour), verbose_(verbose) {}
+  TextReporter(std::ostream& out, bool colour, bool verbose, bool timeline)
+      : out_(out), colour_(colour), verbose_(verbose), timeline_(timeline) {}
 
   void begin(const Experiment& e, const ExperimentResult&) override {
     file_ = e.file;
@@ -84,6 +85,11 @@ class TextReporter : public Reporter {
       if (first.size() < r.error.size()) out_ << indent(r.error.substr(first.size() + 1), "      │ ");
     }
     for (const std::string& note : r.notes) out_ << paint("2", "   note: " + note) << "\n";
+    if (timeline_ && !r.timeline.lanes.empty()) {
+      std::vector<TimelineEvent> events;
+      for (const StepRecord& s : r.steps) events.push_back({s.at, s.text});
+      out_ << indent(render_timeline(r.timeline, events), "   ");
+    }
     std::string score = r.max_points() > 0 ? std::to_string(r.points()) + "/" + std::to_string(r.max_points()) + " points, " : "";
     out_ << paint("2", "   " + score + fixed(r.duration) + ", " + r.isolation + ", sockets via " + r.capture) << "\n";
     out_.flush();
@@ -114,7 +120,7 @@ class TextReporter : public Reporter {
     return colour_ ? "\033[" + std::string(code) + "m" + text + "\033[0m" : text;
   }
   std::ostream& out_;
-  bool colour_, verbose_;
+  bool colour_, verbose_, timeline_;
   std::string file_;
   std::vector<StepRecord> steps_;
 };
@@ -146,6 +152,13 @@ nlohmann::json result_json(const ExperimentResult& r) {
     for (const SocketInfo& x : s.sockets) sockets.push_back(socket_json(x));
     j["snapshots"].push_back({{"title", s.title}, {"line", s.line}, {"at_s", s.at}, {"sockets", sockets}});
   }
+  nlohmann::json lanes = nlohmann::json::array();
+  for (const Lane& l : r.timeline.lanes) {
+    nlohmann::json states = nlohmann::json::array();
+    for (const LaneState& s : l.states) states.push_back({{"at_s", s.at}, {"state", s.state}, {"source", s.source}});
+    lanes.push_back({{"local", l.local}, {"peer", l.peer}, {"role", l.role}, {"states", states}, {"missed", l.missed}});
+  }
+  j["timeline"] = {{"source", r.timeline.source}, {"note", r.timeline.note}, {"lanes", lanes}};
   j["processes"] = nlohmann::json::array();
   for (const ProcessRecord& p : r.processes) {
     j["processes"].push_back({{"id", p.id}, {"program", p.program}, {"command", p.command_line}, {"pid", p.pid},
@@ -228,8 +241,8 @@ class JunitReporter : public Reporter {
 
 }  // namespace
 
-std::unique_ptr<Reporter> make_text_reporter(std::ostream& out, bool colour, bool verbose) {
-  return std::make_unique<TextReporter>(out, colour, verbose);
+std::unique_ptr<Reporter> make_text_reporter(std::ostream& out, bool colour, bool verbose, bool timeline) {
+  return std::make_unique<TextReporter>(out, colour, verbose, timeline);
 }
 std::unique_ptr<Reporter> make_json_reporter(std::ostream& out) { return std::make_unique<JsonReporter>(out); }
 std::unique_ptr<Reporter> make_junit_reporter(std::ostream& out) { return std::make_unique<JunitReporter>(out); }

@@ -9,7 +9,7 @@
 
 namespace socklab::harness {
 
-std::unique_ptr<Reporter> make_text_reporter(std::ostream& out, bool colour, bool verbose);
+std::unique_ptr<Reporter> make_text_reporter(std::ostream& out, bool colour, bool verbose, bool timeline = false);
 std::unique_ptr<Reporter> make_json_reporter(std::ostream& out);
 std::unique_ptr<Reporter> make_junit_reporter(std::ostream& out);
 

@@ -7,6 +7,7 @@
 
 #include "experiment.h"
 #include "sockets.h"
+#include "timeline.h"
 
 namespace socklab::harness {
 
@@ -61,6 +62,7 @@ struct ExperimentResult {
   double duration = 0;
   std::string error;  // why the experiment stopped early, if it did
   bool interrupted = false;
+  Timeline timeline;  // every TCP state change of the experiment's connections
 
   int points() const;
   int max_points() const;

@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "isolation.h"
+#include "timeline.h"
 
 namespace socklab::harness {
 
@@ -166,6 +167,10 @@ class ExperimentRun {
     bool began = false;
     try {
       isolate();
+      allocate_ports();
+      std::vector<std::uint16_t> ports = placeholders_.ports();
+      timeline_ = start_timeline(std::set<std::uint16_t>(ports.begin(), ports.end()), start_);
+      if (timeline_->wants_polling()) poll_states();
       reporter_.begin(experiment_, result_);
       began = true;
       for (const Step& step : experiment_.steps) {
@@ -197,7 +202,9 @@ class ExperimentRun {
         reporter_.check(c);
       }
     }
+    if (timeline_ && !interrupted_) capture();  // the states at the end (TIME-WAIT for the tracepoint)
     cleanup();
+    if (timeline_) result_.timeline = timeline_->finish();
     result_.duration = elapsed();
     reporter_.end(result_);
     return result_;
@@ -235,7 +242,33 @@ class ExperimentRun {
     }
   }
 
+  // Every {port...} placeholder gets its port now, so the timeline can filter on them from the start.
+  void allocate_ports() {
+    static const std::regex port_placeholder("\\{port[^}]*\\}");
+    auto visit = [&](const std::string& text) {
+      for (auto it = std::sregex_iterator(text.begin(), text.end(), port_placeholder); it != std::sregex_iterator(); ++it) {
+        placeholders_.fill(it->str());
+      }
+    };
+    for (const Step& s : experiment_.steps) {
+      for (const std::string& t : {s.text, s.ready_listen, s.ready_bound, s.local_port, s.peer_port, s.port, s.from_port}) visit(t);
+      for (const std::string& a : s.args) visit(a);
+    }
+  }
+
+  // The polling fallback of the timeline: a sock_diag snapshot every 100 ms (and one at every step).
+  void poll_states() {
+    poll_timer_ = std::make_unique<asio::steady_timer>(loop_.context());
+    poll_timer_->expires_after(std::chrono::milliseconds(100));
+    poll_timer_->async_wait([this](error_code ec) {
+      if (ec || cleaned_) return;
+      capture();
+      poll_states();
+    });
+  }
+
   void record_step(const Step& step, const std::string& text, bool ok = true) {
+    if (timeline_ && timeline_->wants_polling()) capture();
     StepRecord r{elapsed(), step.line, text, ok};
     result_.steps.push_back(r);
     reporter_.step(r);
@@ -289,7 +322,9 @@ class ExperimentRun {
     }
     for (auto& [id, u] : udp_) filter.ports.insert(u->local_port);
     for (int pid : ours) filter.pids.insert(pid);
-    return filtered(all, filter);
+    std::vector<SocketInfo> mine = filtered(all, filter);
+    if (timeline_) timeline_->observe(mine, Clock::now());
+    return mine;
   }
 
   bool owned_by(const SocketInfo& s, const std::string& process_id) {
@@ -870,6 +905,7 @@ class ExperimentRun {
   void cleanup() {
     if (cleaned_) return;
     cleaned_ = true;
+    if (poll_timer_) poll_timer_->cancel();
     for (auto& [id, p] : processes_) {
       bool was_running = !p.process->exit_status().has_value();
       p.process->terminate_group(scaled(options_.grace));
@@ -922,6 +958,8 @@ class ExperimentRun {
   Clock::time_point start_, deadline_;
   std::string failure_detail_;
   bool cleaned_ = false;
+  std::unique_ptr<TimelineRecorder> timeline_;
+  std::unique_ptr<asio::steady_timer> poll_timer_;
 };
 
 }  // namespace

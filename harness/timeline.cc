@@ -1,0 +1,292 @@
+#include "timeline.h"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iomanip>
+#include <map>
+#include <regex>
+#include <sstream>
+
+namespace socklab::harness {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start, Clock::time_point t) {
+  return std::chrono::duration<double>(t - start).count();
+}
+
+std::string fixed3(double s) {
+  std::ostringstream o;
+  o << std::fixed << std::setprecision(3) << s << "s";
+  return o.str();
+}
+
+bool write_file(const std::string& path, const std::string& text) {
+  int fd = open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  close(fd);
+  return ok;
+}
+
+std::string trace_state(const std::string& kernel) {  // TCP_FIN_WAIT1 -> FIN-WAIT-1
+  static const std::map<std::string, std::string> names{
+      {"TCP_ESTABLISHED", "ESTAB"},   {"TCP_SYN_SENT", "SYN-SENT"},     {"TCP_SYN_RECV", "SYN-RECV"},
+      {"TCP_FIN_WAIT1", "FIN-WAIT-1"}, {"TCP_FIN_WAIT2", "FIN-WAIT-2"}, {"TCP_TIME_WAIT", "TIME-WAIT"},
+      {"TCP_CLOSE", "CLOSED"},        {"TCP_CLOSE_WAIT", "CLOSE-WAIT"}, {"TCP_LAST_ACK", "LAST-ACK"},
+      {"TCP_LISTEN", "LISTEN"},       {"TCP_CLOSING", "CLOSING"},       {"TCP_NEW_SYN_RECV", "SYN-RECV"}};
+  auto it = names.find(kernel);
+  return it == names.end() ? kernel : it->second;
+}
+
+std::string endpoint(const std::string& address, unsigned port) {
+  return (address == "0.0.0.0" || address.empty() ? "*" : address) + ":" + (port ? std::to_string(port) : "*");
+}
+
+// Lanes keyed by local|peer, with the roles derived from the experiment's (server) ports.
+class Lanes {
+ public:
+  explicit Lanes(std::set<std::uint16_t> ports) : ports_(std::move(ports)) {}
+
+  Lane& lane(const std::string& local, const std::string& peer, std::uint16_t local_port, std::uint16_t peer_port) {
+    std::string key = local + "|" + peer;
+    auto it = index_.find(key);
+    if (it != index_.end()) return lanes_[it->second];
+    Lane l;
+    l.local = local;
+    l.peer = peer;
+    l.role = peer_port == 0 ? "listener" : ports_.count(local_port) && !ports_.count(peer_port) ? "server side" : "client side";
+    index_[key] = lanes_.size();
+    lanes_.push_back(l);
+    return lanes_.back();
+  }
+  Lane* find(const std::string& local, const std::string& peer) {
+    auto it = index_.find(local + "|" + peer);
+    return it == index_.end() ? nullptr : &lanes_[it->second];
+  }
+  std::vector<Lane>& all() { return lanes_; }
+  // A client's first SYN-SENT is reported before its port is chosen (sport=0): re-key that lane.
+  void rename(const std::string& old_local, const std::string& peer, const std::string& new_local) {
+    auto it = index_.find(old_local + "|" + peer);
+    if (it == index_.end()) return;
+    std::size_t i = it->second;
+    index_.erase(it);
+    lanes_[i].local = new_local;
+    index_[new_local + "|" + peer] = i;
+  }
+
+ private:
+  std::set<std::uint16_t> ports_;
+  std::vector<Lane> lanes_;
+  std::map<std::string, std::size_t> index_;
+};
+
+// The canonical paths, to say which states a polling observer must have missed between two it saw.
+std::vector<std::string> missed_between(const std::string& a, const std::string& b) {
+  static const std::map<std::pair<std::string, std::string>, std::vector<std::string>> gaps{
+      {{"ESTAB", "FIN-WAIT-2"}, {"FIN-WAIT-1"}},
+      {{"ESTAB", "TIME-WAIT"}, {"FIN-WAIT-1", "FIN-WAIT-2 (or CLOSING)"}},
+      {{"FIN-WAIT-1", "TIME-WAIT"}, {"FIN-WAIT-2 (or CLOSING)"}},
+      {{"ESTAB", "LAST-ACK"}, {"CLOSE-WAIT"}},
+      {{"CLOSE-WAIT", "gone"}, {"LAST-ACK"}},
+      {{"ESTAB", "gone"}, {"(its closing states)"}},
+      {{"SYN-SENT", "gone"}, {}}};
+  auto it = gaps.find({a, b});
+  return it == gaps.end() ? std::vector<std::string>{} : it->second;
+}
+
+class PollingRecorder : public TimelineRecorder {
+ public:
+  PollingRecorder(Clock::time_point start, std::string why) : start_(start), why_(std::move(why)), lanes_({}) {}
+
+  void observe(const std::vector<SocketInfo>& sockets, Clock::time_point when) override {
+    for (const SocketInfo& s : sockets) {
+      if (s.state == "LISTEN") ports_.insert(s.local_port);  // a listener's port makes its connections "server side"
+    }
+    double t = seconds_since(start_, when);
+    std::set<std::string> seen;
+    for (const SocketInfo& s : sockets) {
+      if (s.protocol != Protocol::kTcp) continue;
+      Lane& l = lanes_.lane(s.local(), s.peer(), s.local_port, s.peer_port);
+      if (l.role == "server side" || l.role == "client side") {
+        bool server = ports_.count(s.local_port) > 0 && s.peer_port != 0;
+        l.role = server ? "server side" : "client side";
+      }
+      seen.insert(l.local + "|" + l.peer);
+      if (l.states.empty() || l.states.back().state != s.state) add(l, {t, s.state, "sock_diag"});
+    }
+    for (Lane& l : lanes_.all()) {
+      if (!seen.count(l.local + "|" + l.peer) && !l.states.empty() && l.states.back().state != "gone") {
+        add(l, {t, "gone", "sock_diag"});
+      }
+    }
+  }
+  bool wants_polling() const override { return true; }
+  Timeline finish() override {
+    Timeline t;
+    t.source = "sock_diag polling (every 100 ms and at every step)";
+    t.note = why_ + "; states shorter than the time between two snapshots are missed";
+    t.lanes = lanes_.all();
+    return t;
+  }
+
+ private:
+  void add(Lane& l, LaneState s) {
+    if (!l.states.empty()) {
+      for (const std::string& m : missed_between(l.states.back().state, s.state)) {
+        l.missed.push_back(m + " between " + fixed3(l.states.back().at) + " and " + fixed3(s.at));
+      }
+    }
+    l.states.push_back(s);
+  }
+  Clock::time_point start_;
+  std::string why_;
+  Lanes lanes_;
+  std::set<std::uint16_t> ports_;
+};
+
+class TracepointRecorder : public TimelineRecorder {
+ public:
+  TracepointRecorder(std::string instance, std::set<std::uint16_t> ports, Clock::time_point start)
+      : instance_(std::move(instance)), ports_(ports), start_(start), lanes_(ports) {}
+  ~TracepointRecorder() override { remove(); }
+
+  void observe(const std::vector<SocketInfo>& sockets, Clock::time_point when) override {
+    // The tracepoint does not report TIME-WAIT (see timeline.h): note when sock_diag first sees one.
+    for (const SocketInfo& s : sockets) {
+      if (s.protocol == Protocol::kTcp && s.state == "TIME-WAIT") {
+        std::string key = s.local() + "|" + s.peer();
+        if (!time_wait_seen_.count(key)) time_wait_seen_[key] = {seconds_since(start_, when), s};
+      }
+    }
+  }
+  bool wants_polling() const override { return false; }
+
+  Timeline finish() override {
+    write_file(instance_ + "/events/sock/inet_sock_set_state/enable", "0");
+    std::ifstream trace(instance_ + "/trace");
+    static const std::regex line_form(
+        R"(\s([0-9]+\.[0-9]+): inet_sock_set_state: family=(\S+) protocol=IPPROTO_TCP sport=(\d+) dport=(\d+) saddr=(\S+) daddr=(\S+) saddrv6=(\S+) daddrv6=(\S+) oldstate=(\S+) newstate=(\S+))");
+    double start_mono = std::chrono::duration<double>(start_.time_since_epoch()).count();
+    for (std::string line; std::getline(trace, line);) {
+      std::smatch m;
+      if (!std::regex_search(line, m, line_form)) continue;
+      double t = std::stod(m[1]) - start_mono;
+      bool v6 = m[2] == "AF_INET6";
+      unsigned sport = std::stoul(m[3]), dport = std::stoul(m[4]);
+      std::string saddr = v6 ? "[" + m[7].str() + "]" : m[5].str(), daddr = v6 ? "[" + m[8].str() + "]" : m[6].str();
+      std::string from = trace_state(m[9]), to = trace_state(m[10]);
+      std::string local = endpoint(saddr, sport), peer = endpoint(daddr, dport);
+      if (from == "SYN-SENT" && sport != 0) lanes_.rename(endpoint(saddr, 0), peer, local);  // the port is known now
+      Lane& l = lanes_.lane(local, peer, static_cast<std::uint16_t>(sport), static_cast<std::uint16_t>(dport));
+      if (l.states.empty() && from != "CLOSED" && from != "LISTEN") l.states.push_back({t, from, "tracepoint"});
+      if (l.role == "server side" && from == "LISTEN") l.states.push_back({t, "LISTEN (request)", "tracepoint"});
+      l.states.push_back({t, to, "tracepoint"});
+    }
+    remove();
+    for (const auto& [key, seen] : time_wait_seen_) {
+      Lane& l = lanes_.lane(seen.second.local(), seen.second.peer(), seen.second.local_port, seen.second.peer_port);
+      auto at = std::find_if(l.states.begin(), l.states.end(), [&](const LaneState& s) { return s.at > seen.first; });
+      l.states.insert(at, {seen.first, "TIME-WAIT", "sock_diag"});
+    }
+    for (Lane& l : lanes_.all()) {
+      std::stable_sort(l.states.begin(), l.states.end(), [](auto& a, auto& b) { return a.at < b.at; });
+      l.states.erase(std::remove_if(l.states.begin(), l.states.end(), [](const LaneState& s) { return s.state == "LISTEN (request)"; }),
+                     l.states.end());
+    }
+    Timeline t;
+    t.source = "tracepoint sock:inet_sock_set_state";
+    t.note = "every transition is exact; TIME-WAIT is not a tracepoint transition (FIN-WAIT-2 -> CLOSED), it is shown "
+             "when sock_diag first saw it";
+    t.lanes = lanes_.all();
+    return t;
+  }
+
+ private:
+  void remove() {
+    if (instance_.empty()) return;
+    write_file(instance_ + "/events/sock/inet_sock_set_state/enable", "0");
+    rmdir(instance_.c_str());
+    instance_.clear();
+  }
+  std::string instance_;
+  std::set<std::uint16_t> ports_;
+  Clock::time_point start_;
+  Lanes lanes_;
+  std::map<std::string, std::pair<double, SocketInfo>> time_wait_seen_;
+};
+
+// /sys/kernel/tracing, mounted if needed (root only).
+std::string tracefs_root(std::string& why) {
+  for (const char* dir : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}) {
+    if (access((std::string(dir) + "/instances").c_str(), W_OK) == 0) return dir;
+  }
+  if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, nullptr) == 0) return "/sys/kernel/tracing";
+  why = std::string("tracefs not available (") + std::strerror(errno) + "; it needs root)";
+  return "";
+}
+
+}  // namespace
+
+std::unique_ptr<TimelineRecorder> start_polling_timeline(Clock::time_point start, const std::string& why) {
+  return std::make_unique<PollingRecorder>(start, why);
+}
+
+std::unique_ptr<TimelineRecorder> start_timeline(const std::set<std::uint16_t>& ports, Clock::time_point start) {
+  std::string why;
+  std::string root = tracefs_root(why);
+  if (root.empty() || ports.empty()) return start_polling_timeline(start, ports.empty() ? "no ports to filter on" : why);
+  static int counter = 0;
+  std::string instance = root + "/instances/socklab-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
+  if (mkdir(instance.c_str(), 0700) != 0) {
+    return start_polling_timeline(start, std::string("cannot create a tracefs instance (") + std::strerror(errno) + ")");
+  }
+  std::string filter;
+  for (std::uint16_t p : ports) filter += (filter.empty() ? "" : " || ") + ("sport == " + std::to_string(p) + " || dport == " + std::to_string(p));
+  std::string event = instance + "/events/sock/inet_sock_set_state";
+  if (!write_file(instance + "/trace_clock", "mono") || !write_file(event + "/filter", filter) ||
+      !write_file(event + "/enable", "1")) {
+    std::string reason = std::string("cannot set up the tracepoint (") + std::strerror(errno) + ")";
+    rmdir(instance.c_str());
+    return start_polling_timeline(start, reason);
+  }
+  return std::make_unique<TracepointRecorder>(instance, ports, start);
+}
+
+std::string render_timeline(const Timeline& timeline, const std::vector<TimelineEvent>& events) {
+  std::ostringstream out;
+  out << "timeline — source: " << timeline.source << "\n";
+  if (!timeline.note.empty()) out << "  (" << timeline.note << ")\n";
+  for (const Lane& l : timeline.lanes) {
+    out << "  " << std::left << std::setw(11) << l.role << " " << l.local << " → " << l.peer << "\n      ";
+    for (std::size_t i = 0; i < l.states.size(); ++i) {
+      out << (i ? " → " : "") << l.states[i].state << " " << fixed3(l.states[i].at);
+      if (l.states[i].source == "sock_diag" && timeline.source.rfind("tracepoint", 0) == 0) out << " (seen by sock_diag)";
+    }
+    out << "\n";
+    for (const std::string& m : l.missed) out << "      not caught (too brief): " << m << "\n";
+  }
+  struct Row {
+    double at;
+    std::string text;
+  };
+  std::vector<Row> rows;
+  for (const TimelineEvent& e : events) rows.push_back({e.at, "▸ " + e.text});
+  for (const Lane& l : timeline.lanes) {
+    for (const LaneState& s : l.states) rows.push_back({s.at, "  " + l.role + " " + l.local + " → " + l.peer + ": " + s.state});
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.at < b.at; });
+  out << "  in time order:\n";
+  for (const Row& r : rows) out << "    " << std::right << std::setw(8) << fixed3(r.at) << "  " << r.text << "\n";
+  return out.str();
+}
+
+}  // namespace socklab::harness

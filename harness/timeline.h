@@ -1,0 +1,65 @@
+// The life of every TCP connection of an experiment: its state changes on one clock with the harness's own
+// events (program started, line sent, output seen, signal, exit).
+//
+// Exact source where permitted (root): the kernel tracepoint sock:inet_sock_set_state, read from a private
+// tracefs instance with trace_clock mono (the same clock as the harness's), filtered on the experiment's ports.
+// It reports every transition, SYN-SENT, FIN-WAIT-1, LAST-ACK and CLOSING included — but not TIME-WAIT: the kernel
+// replaces the socket by a TIME-WAIT mini-socket and reports FIN-WAIT-2 -> CLOSE, so TIME-WAIT is taken from
+// sock_diag snapshots. Fallback everywhere else: sock_diag snapshots at every harness event and every 100 ms
+// (never a busy poll); transient states between two snapshots are then missed, and the timeline says so.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sockets.h"
+
+namespace socklab::harness {
+
+struct LaneState {
+  double at = 0;        // seconds since the experiment started
+  std::string state;    // ss names; "CLOSED" (tracepoint) or "gone" (no longer seen by sock_diag)
+  std::string source;   // "tracepoint" or "sock_diag"
+};
+
+struct Lane {
+  std::string local, peer;  // "127.0.0.1:40712", "127.0.0.1:8888" ("*:*" peer for a listener)
+  std::string role;         // "listener", "server side", "client side"
+  std::vector<LaneState> states;
+  std::vector<std::string> missed;  // transient states too brief for the polling fallback, said honestly
+};
+
+struct Timeline {
+  std::string source;  // "tracepoint sock:inet_sock_set_state" or "sock_diag polling (every 100 ms and at every step)"
+  std::string note;    // why the exact source was not used, or what it cannot show
+  std::vector<Lane> lanes;
+};
+
+class TimelineRecorder {
+ public:
+  virtual ~TimelineRecorder() = default;
+  // Every sock_diag capture the runner makes (the fallback's only source; TIME-WAIT for the tracepoint).
+  virtual void observe(const std::vector<SocketInfo>& sockets, std::chrono::steady_clock::time_point when) = 0;
+  virtual bool wants_polling() const = 0;  // the fallback: the runner also captures every 100 ms
+  virtual Timeline finish() = 0;
+};
+
+// Tries the tracepoint (needs tracefs and root), else the polling fallback. `ports`: the experiment's ports.
+std::unique_ptr<TimelineRecorder> start_timeline(const std::set<std::uint16_t>& ports,
+                                                 std::chrono::steady_clock::time_point start);
+std::unique_ptr<TimelineRecorder> start_polling_timeline(std::chrono::steady_clock::time_point start,
+                                                         const std::string& why);
+
+// Terminal rendering: one line per connection with its states and times, then states and harness events merged
+// in time order.
+struct TimelineEvent {
+  double at;
+  std::string text;
+};
+std::string render_timeline(const Timeline& timeline, const std::vector<TimelineEvent>& events);
+
+}  // namespace socklab::harness

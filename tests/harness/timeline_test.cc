@@ -1,0 +1,134 @@
+// Timelines: the exact tracepoint path end to end (real connections, as root), the polling fallback and the text
+// renderer on synthetic observations.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "child.h"
+#include "timeline.h"
+
+using namespace socklab::harness;
+using namespace std::chrono_literals;
+
+namespace {
+
+nlohmann::json run_json(const std::string& experiment) {
+  std::string out = testing::TempDir() + "timeline_" + std::to_string(getpid()) + ".json";
+  testing_support::Child socklab("socklab", {"run", std::string(SOCKLAB_SOURCE_DIR) + "/" + experiment, "--report",
+                                             "json", "--out", out});
+  auto status = socklab.wait_exit(60s);
+  EXPECT_TRUE(status.has_value());
+  std::ifstream f(out);
+  return nlohmann::json::parse(f)["experiments"][0];
+}
+
+std::vector<std::string> states_of(const nlohmann::json& lane) {
+  std::vector<std::string> s;
+  for (const auto& x : lane["states"]) s.push_back(x["state"]);
+  return s;
+}
+
+// true if `wanted` appears in `states` in this order (other states may come between)
+bool in_order(const std::vector<std::string>& states, const std::vector<std::string>& wanted) {
+  std::size_t i = 0;
+  for (const auto& s : states) {
+    if (i < wanted.size() && s == wanted[i]) ++i;
+  }
+  return i == wanted.size();
+}
+
+std::string dump(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += s + " ";
+  return out;
+}
+
+SocketInfo tcp(std::uint16_t local, std::uint16_t peer, const std::string& state) {
+  SocketInfo s;
+  s.family = AF_INET;
+  s.local_address = "127.0.0.1";
+  s.peer_address = peer ? "127.0.0.1" : "*";
+  s.local_port = local;
+  s.peer_port = peer;
+  s.state = state;
+  return s;
+}
+
+}  // namespace
+
+// Client closes first (lab 1, bye): the client's connection goes through every closing state to TIME-WAIT.
+TEST(Timeline, RecordsAClientClosesFirstConnection) {
+  auto e = run_json("experiments/lab1/03-session-end.xml");
+  bool exact = e["timeline"]["source"].get<std::string>().rfind("tracepoint", 0) == 0;
+  if (getuid() == 0) {
+    EXPECT_TRUE(exact) << "as root the exact tracepoint source is expected: " << e["timeline"]["note"];
+  }
+  bool client_seen = false, server_seen = false;
+  for (const auto& lane : e["timeline"]["lanes"]) {
+    auto s = states_of(lane);
+    if (lane["role"] == "client side" && !client_seen) {
+      client_seen = true;
+      std::vector<std::string> want = exact ? std::vector<std::string>{"SYN-SENT", "ESTAB", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT"}
+                                            : std::vector<std::string>{"ESTAB", "TIME-WAIT"};
+      EXPECT_TRUE(in_order(s, want)) << dump(s);
+    }
+    if (lane["role"] == "server side" && !server_seen && exact) {
+      server_seen = true;
+      EXPECT_TRUE(in_order(s, {"SYN-RECV", "ESTAB", "CLOSE-WAIT", "LAST-ACK", "CLOSED"})) << dump(s);
+    }
+  }
+  EXPECT_TRUE(client_seen);
+}
+
+// Server closes first (lab 4): the client's side sits in CLOSE-WAIT, the server's in FIN-WAIT-2.
+TEST(Timeline, RecordsAServerClosesFirstConnection) {
+  auto e = run_json("experiments/lab4/03-server-closes-first.xml");
+  bool client_close_wait = false, server_fin_wait2 = false;
+  for (const auto& lane : e["timeline"]["lanes"]) {
+    auto s = states_of(lane);
+    if (lane["role"] == "client side" && in_order(s, {"ESTAB", "CLOSE-WAIT"})) client_close_wait = true;
+    if (lane["role"] == "server side" && in_order(s, {"ESTAB", "FIN-WAIT-2"})) server_fin_wait2 = true;
+  }
+  EXPECT_TRUE(client_close_wait) << e["timeline"].dump(1);
+  EXPECT_TRUE(server_fin_wait2) << e["timeline"].dump(1);
+}
+
+// The fallback records what it sees, roles from the listener's port, "gone" for vanished sockets, and says which
+// transient states it must have missed — it never invents them.
+TEST(Timeline, PollingFallbackRecordsChangesAndNamesWhatItMissed) {
+  auto start = std::chrono::steady_clock::now();
+  auto recorder = start_polling_timeline(start, "test");
+  recorder->observe({tcp(8888, 0, "LISTEN"), tcp(40000, 8888, "ESTAB"), tcp(8888, 40000, "ESTAB")}, start + 10ms);
+  recorder->observe({tcp(8888, 0, "LISTEN"), tcp(40000, 8888, "TIME-WAIT")}, start + 110ms);
+  Timeline t = recorder->finish();
+  ASSERT_EQ(t.lanes.size(), 3u);
+  const Lane& client = t.lanes[1];
+  EXPECT_EQ(client.role, "client side");
+  ASSERT_EQ(client.states.size(), 2u);
+  EXPECT_EQ(client.states[1].state, "TIME-WAIT");
+  ASSERT_EQ(client.missed.size(), 2u);
+  EXPECT_EQ(client.missed[0], "FIN-WAIT-1 between 0.010s and 0.110s");
+  const Lane& server = t.lanes[2];
+  EXPECT_EQ(server.role, "server side");
+  EXPECT_EQ(server.states.back().state, "gone");
+}
+
+// The renderer: one lane per connection with its states and times, then everything in time order.
+TEST(Timeline, RendersLanesAndEventsInTimeOrder) {
+  Timeline t;
+  t.source = "test source";
+  Lane l;
+  l.role = "client side";
+  l.local = "127.0.0.1:40000";
+  l.peer = "127.0.0.1:8888";
+  l.states = {{0.012, "ESTAB", "tracepoint"}, {0.340, "FIN-WAIT-1", "tracepoint"}, {0.341, "TIME-WAIT", "sock_diag"}};
+  t.lanes.push_back(l);
+  std::string text = render_timeline(t, {{0.010, "start client"}, {0.300, "send to client: \"bye\""}});
+  EXPECT_NE(text.find("client side 127.0.0.1:40000 → 127.0.0.1:8888"), std::string::npos) << text;
+  EXPECT_NE(text.find("ESTAB 0.012s → FIN-WAIT-1 0.340s → TIME-WAIT 0.341s"), std::string::npos) << text;
+  auto start = text.find("▸ start client"), estab = text.find(": ESTAB"), bye = text.find("▸ send to client");
+  EXPECT_TRUE(start < estab && estab < bye) << text;
+}
