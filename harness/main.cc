@@ -14,6 +14,7 @@
 
 #include "experiment.h"
 #include "grade.h"
+#include "watch.h"
 #include "process.h"
 #include "reports.h"
 #include "runner.h"
@@ -148,6 +149,20 @@ int command_snapshot(const std::vector<int>& ports, const std::vector<int>& pids
   for (int p : pids) filter.pids.insert(p);
   std::cout << format_table(filtered(sockets, filter));
   return 0;
+}
+
+volatile std::sig_atomic_t g_watch_stop = 0;
+extern "C" void on_watch_stop(int) { g_watch_stop = 1; }
+
+int command_watch(WatchOptions options) {
+  struct sigaction sa {};
+  sa.sa_handler = on_watch_stop;  // no SA_RESTART: the sleep between refreshes ends at once
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  options.tty = isatty(STDOUT_FILENO);
+  int status = watch_sockets(options, std::cout, &g_watch_stop);
+  if (options.tty) std::cout << "\n";
+  return status;
 }
 
 std::string self_path() {
@@ -365,6 +380,13 @@ int main(int argc, char* argv[]) {
   grade->add_option("--reference-bin-dir", grading.reference_bin_dir, "the reference programs (default: socklab's directory)");
   grade->add_flag("--verbose", grading.verbose, "show every step");
 
+  WatchOptions watching;
+  std::vector<int> watch_ports, watch_pids;
+  auto* watch = app.add_subcommand("watch", "a live view of sockets (like watch ss -tanp), for trying labs by hand");
+  watch->add_option("--port", watch_ports, "only sockets with this local or peer port (repeatable)")->check(CLI::Range(1, 65535));
+  watch->add_option("--pid", watch_pids, "only sockets of this process (repeatable)");
+  watch->add_option("--interval", watching.interval_ms, "refresh every MS milliseconds (default 500)")->check(CLI::Range(20, 60000));
+
   std::vector<std::string> gradebook_paths;
   std::string gradebook_csv;
   auto* gradebook = app.add_subcommand("gradebook", "merge per-student JSON grade reports into a CSV gradebook");
@@ -394,6 +416,11 @@ int main(int argc, char* argv[]) {
     if (*list) return command_list(list_dir.empty() ? default_experiments_dir() : list_dir);
     if (*snapshot) return command_snapshot(ports, pids, source);
     if (*gradebook) return command_gradebook(gradebook_paths, gradebook_csv);
+    if (*watch) {
+      watching.ports.insert(watch_ports.begin(), watch_ports.end());
+      watching.pids.insert(watch_pids.begin(), watch_pids.end());
+      return command_watch(watching);
+    }
     if (*grade) {
       if (grading.experiments_dir.empty()) grading.experiments_dir = default_experiments_dir();
       grading.reference_bin_dir = std::filesystem::absolute(grading.reference_bin_dir).string();

@@ -132,3 +132,24 @@ TEST(SocklabRun, CtrlCLeavesNothingRunning) {
   for (pid_t pid : started) EXPECT_FALSE(alive(pid)) << "pid " << pid << " survived Ctrl-C";
   EXPECT_NE(socklab.stderr_text().find("interrupted"), std::string::npos);
 }
+
+// watch, piped: prints sockets as they appear and vanish; Ctrl-C ends it with exit 0.
+TEST(SocklabWatch, PrintsChangesAndStopsOnCtrlC) {
+  unsigned short port = free_tcp_port();
+  Child watch("socklab", {"watch", "--port", std::to_string(port), "--interval", "50"});
+  ASSERT_TRUE(watch.next_line().has_value());  // the banner: it is running
+  auto server = std::make_unique<Child>("echo_server", std::vector<std::string>{std::to_string(port)});
+  ASSERT_TRUE(server->next_line().has_value());
+  auto appeared = watch.wait_for_line_starting("", 5s);
+  ASSERT_TRUE(appeared.has_value());
+  EXPECT_NE(appeared->find("new   tcp *:" + std::to_string(port) + " *:*  LISTEN  echo_server (pid " +
+                           std::to_string(server->pid()) + ")"), std::string::npos) << *appeared;
+  server.reset();  // killed: the listener goes away
+  auto gone = watch.next_line(5s);
+  ASSERT_TRUE(gone.has_value());
+  EXPECT_NE(gone->find("gone  tcp *:" + std::to_string(port) + " *:*  (was LISTEN)"), std::string::npos) << *gone;
+  watch.signal(SIGINT);
+  auto status = watch.wait_exit(5s);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->describe(), "exit 0");
+}
