@@ -22,10 +22,11 @@ test: all
 bench: all
 	$(BUILD)/bin/socklab_bench
 
-# Build and run one lab's experiments with the socklab harness (text report).
+# Build and run one lab's experiments with the socklab harness (text report); TIMELINE=1 adds each experiment's
+# TCP state timeline.
 lab1 lab2 lab3 lab4 lab5: all
 	@if [ -d experiments/$@ ]; then \
-	  $(BUILD)/bin/socklab run experiments/$@/; \
+	  $(BUILD)/bin/socklab run experiments/$@/ $(if $(TIMELINE),--timeline); \
 	else \
 	  echo "$@: no experiments for this lab yet; see docs/labs/$@.md, section 'Run it by hand'"; \
 	fi

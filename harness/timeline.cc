@@ -201,6 +201,9 @@ class TracepointRecorder : public TimelineRecorder {
       std::stable_sort(l.states.begin(), l.states.end(), [](auto& a, auto& b) { return a.at < b.at; });
       l.states.erase(std::remove_if(l.states.begin(), l.states.end(), [](const LaneState& s) { return s.state == "LISTEN (request)"; }),
                      l.states.end());
+      // A state reported twice in a row (e.g. a SYN retransmitted while SYN-SENT) is one stretch of time.
+      l.states.erase(std::unique(l.states.begin(), l.states.end(), [](const LaneState& a, const LaneState& b) { return a.state == b.state; }),
+                     l.states.end());
     }
     Timeline t;
     t.source = "tracepoint sock:inet_sock_set_state";
