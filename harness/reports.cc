@@ -2,6 +2,7 @@
 
 #include <iomanip>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 namespace socklab::harness {
@@ -90,6 +91,11 @@ class TextReporter : public Reporter {
       for (const StepRecord& s : r.steps) events.push_back({s.at, s.text});
       out_ << indent(render_timeline(r.timeline, events), "   ");
     }
+    if (timeline_ && !r.packets.empty()) {
+      out_ << "   packets on the wire (" << r.packets.size() << " TCP segments on lo"
+           << (r.pcap.empty() ? "" : "; pcap for Wireshark: " + r.pcap) << "):\n";
+      out_ << indent(render_ladder(r.packets, std::set<std::uint16_t>(r.listening_ports.begin(), r.listening_ports.end())), "   ");
+    }
     std::string score = r.max_points() > 0 ? std::to_string(r.points()) + "/" + std::to_string(r.max_points()) + " points, " : "";
     out_ << paint("2", "   " + score + fixed(r.duration) + ", " + r.isolation + ", sockets via " + r.capture) << "\n";
     out_.flush();
@@ -159,6 +165,14 @@ nlohmann::json result_json(const ExperimentResult& r) {
     lanes.push_back({{"local", l.local}, {"peer", l.peer}, {"role", l.role}, {"states", states}, {"missed", l.missed}});
   }
   j["timeline"] = {{"source", r.timeline.source}, {"note", r.timeline.note}, {"lanes", lanes}};
+  nlohmann::json packets = nlohmann::json::array();
+  for (const Packet& p : r.packets) {
+    packets.push_back({{"at_s", p.at}, {"src", p.src}, {"dst", p.dst}, {"flags", p.flags()}, {"seq", p.seq},
+                       {"ack", p.ack_number}, {"payload", p.payload}, {"preview", p.preview},
+                       {"retransmission", p.retransmission}});
+  }
+  j["packets"] = packets;
+  j["pcap"] = r.pcap;
   j["processes"] = nlohmann::json::array();
   for (const ProcessRecord& p : r.processes) {
     j["processes"].push_back({{"id", p.id}, {"program", p.program}, {"command", p.command_line}, {"pid", p.pid},

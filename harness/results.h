@@ -7,6 +7,7 @@
 
 #include "experiment.h"
 #include "sockets.h"
+#include "packets.h"
 #include "timeline.h"
 
 namespace socklab::harness {
@@ -63,6 +64,9 @@ struct ExperimentResult {
   std::string error;  // why the experiment stopped early, if it did
   bool interrupted = false;
   Timeline timeline;  // every TCP state change of the experiment's connections
+  std::vector<Packet> packets;                 // every TCP segment on lo (in its own network namespace only)
+  std::vector<std::uint16_t> listening_ports;  // ports that had a LISTEN socket: the server side of the ladder
+  std::string pcap;                            // where the packets were written (--pcap DIR), or empty
 
   int points() const;
   int max_points() const;

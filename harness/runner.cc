@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "isolation.h"
+#include "packets.h"
 #include "timeline.h"
 
 namespace socklab::harness {
@@ -171,6 +172,13 @@ class ExperimentRun {
       std::vector<std::uint16_t> ports = placeholders_.ports();
       timeline_ = start_timeline(std::set<std::uint16_t>(ports.begin(), ports.end()), start_);
       if (timeline_->wants_polling()) poll_states();
+      if (result_.isolation == "netns") {  // only there are the packets on lo the experiment's and nobody else's
+        std::string why_not;
+        packets_ = start_packet_capture(loop_.context(), std::set<std::uint16_t>(ports.begin(), ports.end()), start_, why_not);
+        if (!packets_) result_.notes.push_back(why_not);
+      } else {
+        result_.notes.push_back("no packet capture: it needs the experiment's own network namespace");
+      }
       reporter_.begin(experiment_, result_);
       began = true;
       for (const Step& step : experiment_.steps) {
@@ -324,6 +332,12 @@ class ExperimentRun {
     for (int pid : ours) filter.pids.insert(pid);
     std::vector<SocketInfo> mine = filtered(all, filter);
     if (timeline_) timeline_->observe(mine, Clock::now());
+    for (const SocketInfo& s : mine) {
+      if (s.state == "LISTEN" && std::find(result_.listening_ports.begin(), result_.listening_ports.end(), s.local_port) ==
+                                     result_.listening_ports.end()) {
+        result_.listening_ports.push_back(s.local_port);
+      }
+    }
     return mine;
   }
 
@@ -937,6 +951,18 @@ class ExperimentRun {
       for (auto& c : conns) c->socket.close(ignored);
     }
     for (auto& [id, u] : udp_) u->socket.close(ignored);
+    if (packets_) {  // after the programs ended: their last FIN or RST is on the wire too
+      packets_->stop();
+      result_.packets = packets_->packets();
+      if (!options_.pcap_dir.empty()) {
+        std::string path = options_.pcap_dir + "/" + experiment_.id + ".pcap", why;
+        if (packets_->write_pcap(path, why)) {
+          result_.pcap = path;
+        } else {
+          result_.notes.push_back(why);
+        }
+      }
+    }
     loop_.poll();  // let cancelled operations finish while their objects still exist
     processes_.clear();
     loop_.poll();
@@ -959,6 +985,7 @@ class ExperimentRun {
   std::string failure_detail_;
   bool cleaned_ = false;
   std::unique_ptr<TimelineRecorder> timeline_;
+  std::unique_ptr<PacketCapture> packets_;
   std::unique_ptr<asio::steady_timer> poll_timer_;
 };
 

@@ -20,6 +20,7 @@ struct RunOptions {
   std::chrono::milliseconds grace{1000};        // SIGTERM -> SIGKILL
   bool verbose = false;
   bool show_timeline = false;                   // text report: print each experiment's timeline
+  std::string pcap_dir;                         // write each experiment's packets to DIR/ID.pcap
   ResourceLimits limits;                        // for every program started (grading: untrusted code)
   int uid = -1, gid = -1;                       // run programs as this user (root only)
   std::map<std::string, std::string> missing;   // program -> why it is not there ("not in the submission")

@@ -12,8 +12,9 @@ set -euo pipefail
 #   libcli11-dev          socklab's command line
 #   nlohmann-json3-dev    the JSON report
 #   libbenchmark-dev      the snapshot-cost benchmark
+#   tcpdump               reads back the .pcap files socklab writes (a test does; students can too)
 packages=(g++ cmake make libgtest-dev iproute2 libboost1.81-dev libpugixml-dev libcli11-dev nlohmann-json3-dev
-  libbenchmark-dev)
+  libbenchmark-dev tcpdump)
 
 missing=()
 if ! command -v dpkg-query >/dev/null 2>&1; then
