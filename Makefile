@@ -18,15 +18,17 @@ configure: deps
 test: all
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 120
 
-# Snapshot cost of the harness's capture paths (Google Benchmark).
+# Snapshot cost of the harness's capture paths, and what recording a timeline costs (Google Benchmark).
 bench: all
 	$(BUILD)/bin/socklab_bench
+	$(BUILD)/bin/timeline_bench
 
 # Build and run one lab's experiments with the socklab harness (text report); TIMELINE=1 adds each experiment's
-# TCP state timeline.
+# TCP state timeline and packet ladder; HTML=1 also writes build/labN-report.html and the packets as build/labN-pcap/.
 lab1 lab2 lab3 lab4 lab5: all
 	@if [ -d experiments/$@ ]; then \
-	  $(BUILD)/bin/socklab run experiments/$@/ $(if $(TIMELINE),--timeline); \
+	  $(BUILD)/bin/socklab run experiments/$@/ $(if $(TIMELINE),--timeline) \
+	    $(if $(HTML),--html $(BUILD)/$@-report.html --pcap $(BUILD)/$@-pcap); \
 	else \
 	  echo "$@: no experiments for this lab yet; see docs/labs/$@.md, section 'Run it by hand'"; \
 	fi

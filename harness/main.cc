@@ -14,6 +14,7 @@
 
 #include "experiment.h"
 #include "grade.h"
+#include "html.h"
 #include "watch.h"
 #include "process.h"
 #include "reports.h"
@@ -37,6 +38,15 @@ std::string default_experiments_dir() {
   return std::filesystem::is_directory(guess) ? guess.lexically_normal().string() : "experiments";
 }
 
+// Opens --out FILE (when given); false, after saying why, if it cannot be written.
+bool open_output(const std::string& path, std::ofstream& file) {
+  if (path.empty()) return true;
+  file.open(path);
+  if (file) return true;
+  std::cerr << "socklab: cannot write " << path << "\n";
+  return false;
+}
+
 // Loads every file; prints each problem as FILE:LINE: message. nullopt if anything was wrong.
 std::optional<std::vector<Experiment>> load_all(const std::vector<std::string>& paths) {
   std::vector<LoadError> errors;
@@ -50,7 +60,7 @@ std::optional<std::vector<Experiment>> load_all(const std::vector<std::string>& 
 }
 
 int command_run(const std::vector<std::string>& paths, const RunOptions& options, const std::string& format,
-                const std::string& out_path, bool graded_only) {
+                const std::string& out_path, bool graded_only, const std::string& html_path) {
   auto experiments = load_all(paths);
   if (!experiments) return 2;
   if (graded_only) {
@@ -58,13 +68,7 @@ int command_run(const std::vector<std::string>& paths, const RunOptions& options
   }
 
   std::ofstream out_file;
-  if (!out_path.empty()) {
-    out_file.open(out_path);
-    if (!out_file) {
-      std::cerr << "socklab: cannot write " << out_path << "\n";
-      return 2;
-    }
-  }
+  if (!open_output(out_path, out_file)) return 2;
   // The machine-readable report goes to --out or stdout; the live text goes to stdout unless that is taken.
   bool machine = format != "text";
   std::ostream& machine_out = out_path.empty() ? std::cout : static_cast<std::ostream&>(out_file);
@@ -95,6 +99,11 @@ int command_run(const std::vector<std::string>& paths, const RunOptions& options
     results.push_back(runner.run(e));
   }
   tee.finish(results);
+  if (!html_path.empty()) {
+    std::ofstream html(html_path);
+    write_html_report(html, results);
+    if (!html) std::cerr << "socklab: cannot write " << html_path << "\n";
+  }
   stop.cancel();
   loop.poll();
   if (runner.interrupted()) {
@@ -178,13 +187,7 @@ int command_grade(const GradeOptions& options, const std::string& format, const 
     return 2;
   }
   std::ofstream out_file;
-  if (!out_path.empty()) {
-    out_file.open(out_path);
-    if (!out_file) {
-      std::cerr << "socklab: cannot write " << out_path << "\n";
-      return 2;
-    }
-  }
+  if (!open_output(out_path, out_file)) return 2;
   std::ostream& out = out_path.empty() ? std::cout : static_cast<std::ostream&>(out_file);
   // Live text as the experiments run, unless stdout carries the machine report.
   bool live_text = format == "text" || !out_path.empty();
@@ -338,7 +341,10 @@ int main(int argc, char* argv[]) {
   run->add_option("--report", format, "report format")->check(CLI::IsMember({"text", "json", "junit"}));
   run->add_option("--out", out_path, "write the report to FILE");
   run->add_flag("--verbose", options.verbose, "show every step as it runs");
-  run->add_flag("--timeline", options.show_timeline, "show each experiment's TCP state timeline");
+  run->add_flag("--timeline", options.show_timeline, "show each experiment's TCP state timeline and packet ladder");
+  run->add_option("--pcap", options.pcap_dir, "write each experiment's packets to DIR/ID.pcap (for Wireshark)");
+  std::string html_path;
+  run->add_option("--html", html_path, "also write a self-contained HTML report (timelines as SVG) to FILE");
   bool graded_only = false;
   run->add_flag("--graded-only", graded_only, "skip observation-only experiments (graded=\"false\")");
   run->add_option("--time-scale", options.time_scale, "multiply every deadline (slow machines)")
@@ -409,9 +415,14 @@ int main(int argc, char* argv[]) {
     options.bins[b.substr(0, eq)] = std::filesystem::absolute(b.substr(eq + 1)).string();
   }
   options.bin_dir = std::filesystem::absolute(options.bin_dir).string();
+  if (!options.pcap_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.pcap_dir, ec);
+    options.pcap_dir = std::filesystem::absolute(options.pcap_dir).string();
+  }
 
   try {
-    if (*run) return command_run(run_paths, options, format, out_path, graded_only);
+    if (*run) return command_run(run_paths, options, format, out_path, graded_only, html_path);
     if (*validate) return command_validate(validate_paths);
     if (*list) return command_list(list_dir.empty() ? default_experiments_dir() : list_dir);
     if (*snapshot) return command_snapshot(ports, pids, source);
