@@ -1,5 +1,7 @@
 #include "html.h"
 
+#include "reports.h"
+
 #include <algorithm>
 #include <iomanip>
 #include <map>
@@ -9,20 +11,7 @@
 namespace socklab::harness {
 namespace {
 
-std::string esc(const std::string& text) {
-  std::string out;
-  for (char ch : text) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += (c < 0x20 && c != '\n' && c != '\t') ? std::string("?") : std::string(1, ch);
-    }
-  }
-  return out;
-}
+std::string esc(const std::string& text) { return xml_escape(text); }
 
 std::string num(double v, int precision = 1) {
   std::ostringstream o;

@@ -204,23 +204,6 @@ class JsonReporter : public Reporter {
   std::ostream& out_;
 };
 
-std::string xml_escape(const std::string& text) {
-  std::string out;
-  for (char ch : text) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default:
-        if (c < 0x20 && c != '\n' && c != '\t') out += "?";  // not allowed in XML 1.0 at all
-        else out += ch;
-    }
-  }
-  return out;
-}
-
 class JunitReporter : public Reporter {
  public:
   explicit JunitReporter(std::ostream& out) : out_(out) {}
@@ -254,6 +237,23 @@ class JunitReporter : public Reporter {
 };
 
 }  // namespace
+
+std::string xml_escape(const std::string& text) {
+  std::string out;
+  for (char ch : text) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    switch (ch) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default:
+        if (c < 0x20 && c != '\n' && c != '\t') out += "?";  // not allowed in XML 1.0 at all
+        else out += ch;
+    }
+  }
+  return out;
+}
 
 std::unique_ptr<Reporter> make_text_reporter(std::ostream& out, bool colour, bool verbose, bool timeline) {
   return std::make_unique<TextReporter>(out, colour, verbose, timeline);

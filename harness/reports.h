@@ -13,6 +13,9 @@ std::unique_ptr<Reporter> make_text_reporter(std::ostream& out, bool colour, boo
 std::unique_ptr<Reporter> make_json_reporter(std::ostream& out);
 std::unique_ptr<Reporter> make_junit_reporter(std::ostream& out);
 
+// Text made safe for XML and HTML: & < > " escaped, control characters (not allowed in XML 1.0) replaced by '?'.
+std::string xml_escape(const std::string& text);
+
 // Sends every event to several reporters (live text on the terminal plus a JSON file, for instance).
 class TeeReporter : public Reporter {
  public:
