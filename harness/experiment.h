@@ -20,7 +20,7 @@ enum class StepKind {
   kStart, kSend, kCloseStdin, kSignal, kWait, kSnapshot, kTcpConnect, kTcpSend, kTcpClose, kUdpSend,
   // checks
   kExpectOutput, kExpectNoOutput, kExpectExit, kExpectRunning, kExpectSocket, kExpectFdCount,
-  kExpectNoZombies, kExpectTcpLine, kExpectTcpEof, kExpectDatagram, kExpectConnect,
+  kExpectNoZombies, kExpectTcpLine, kExpectTcpEof, kExpectDatagram,
 };
 
 bool is_check(StepKind kind);

@@ -67,7 +67,6 @@ struct ResourceLimits {
   unsigned long processes = 0;      // RLIMIT_NPROC: counts the uid's processes; root is exempt, hence `uid`
   unsigned long open_files = 0;
   unsigned long file_size = 0;      // bytes
-  bool any() const { return cpu_seconds || address_space || processes || open_files || file_size; }
 };
 
 struct ProcessSpec {

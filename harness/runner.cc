@@ -299,7 +299,7 @@ class ExperimentRun {
       }
     } else {
       result_.isolation = "host";
-      if (mode == "netns") throw_setup("this experiment needs its own network namespace: " + why_not);
+      if (mode == "netns") throw Aborted{"this experiment needs its own network namespace: " + why_not};
       if (!why_not.empty()) result_.notes.push_back("no network namespace (" + why_not + "): free ports on the host");
       for (const auto& [name, value] : experiment_.sysctls) {
         result_.notes.push_back("not set (no namespace of its own): " + name + "=" + value +
@@ -309,8 +309,6 @@ class ExperimentRun {
     source_ = make_best_source();
     result_.capture = source_->name();
   }
-
-  [[noreturn]] void throw_setup(const std::string& reason) { throw Aborted{reason}; }
 
   std::vector<SocketInfo> capture() {
     std::vector<SocketInfo> all = source_->snapshot();
@@ -465,8 +463,7 @@ class ExperimentRun {
       record_step(step, text + " — not ready", false);
       std::string reason = step.process + " did not become ready: expected " + ready + " within " +
                            seconds(scaled(step.timeout)) + exit_note(p);
-      failure_detail_ = output_detail(p);
-      throw Aborted{reason + "\n" + failure_detail_};
+      throw Aborted{reason + "\n" + output_detail(p)};
     }
     p.fd_baseline = open_fd_count(pid);
     record_step(step, text + (ready.empty() ? "" : ", ready: " + ready));
@@ -982,7 +979,6 @@ class ExperimentRun {
   std::vector<CheckResult> pending_checks_;
   ExperimentResult result_;
   Clock::time_point start_, deadline_;
-  std::string failure_detail_;
   bool cleaned_ = false;
   std::unique_ptr<TimelineRecorder> timeline_;
   std::unique_ptr<PacketCapture> packets_;

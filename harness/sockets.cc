@@ -137,6 +137,12 @@ class ProcfsSource : public SocketSource {
     read("/proc/net/tcp6", AF_INET6, Protocol::kTcp, result);
     read("/proc/net/udp", AF_INET, Protocol::kUdp, result);
     read("/proc/net/udp6", AF_INET6, Protocol::kUdp, result);
+    // /proc/net/tcp is read in chunks and resumes by position: while sockets come and go it can list one twice
+    // (seen here under a parallel test run) — or skip one, which no reader can repair. Drop the duplicates.
+    std::set<std::string> seen;
+    std::erase_if(result, [&](const SocketInfo& s) {
+      return !seen.insert(s.protocol_name() + s.local() + s.peer() + s.state + std::to_string(s.inode)).second;
+    });
     return result;
   }
   std::string name() const override { return "procfs"; }

@@ -52,7 +52,8 @@ class SocketSource {
 
 // NETLINK_SOCK_DIAG. Throws std::system_error if the netlink socket cannot be opened.
 std::unique_ptr<SocketSource> make_netlink_source();
-// /proc/net/{tcp,tcp6,udp,udp6}. The LISTEN backlog (Send-Q) and timers are not available there (reported 0).
+// /proc/net/{tcp,tcp6,udp,udp6}. The LISTEN backlog (Send-Q) and timers are not available there (reported 0), and
+// while sockets change during the read it may repeat (removed here) or miss one.
 std::unique_ptr<SocketSource> make_procfs_source();
 // Netlink if it works here, else /proc.
 std::unique_ptr<SocketSource> make_best_source();
