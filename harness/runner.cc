@@ -276,8 +276,8 @@ class ExperimentRun {
   }
 
   void record_step(const Step& step, const std::string& text, bool ok = true) {
+    StepRecord r{elapsed(), step.line, text, ok};  // its time first: the snapshot below may see what the step caused
     if (timeline_ && timeline_->wants_polling()) capture();
-    StepRecord r{elapsed(), step.line, text, ok};
     result_.steps.push_back(r);
     reporter_.step(r);
   }
