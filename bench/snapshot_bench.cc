@@ -12,6 +12,7 @@
 
 #include <vector>
 
+#include "loopback.h"
 #include "sockets.h"
 
 using namespace socklab::harness;
@@ -20,54 +21,22 @@ extern char** environ;
 
 namespace {
 
-// Opens a listener and enough loopback connections that about `count` sockets exist (each connection has
-// two ends); closes them all at the end of the benchmark.
-class OpenSockets {
- public:
-  explicit OpenSockets(int count) {
-    listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t n = sizeof a;
-    bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    listen(listener_, 4096);
-    getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &n);
-    for (int i = 1; i + 1 < count; i += 2) {
-      int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);
-      fds_.push_back(c);
-      fds_.push_back(accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC));
-    }
-  }
-  ~OpenSockets() {
-    linger reset{1, 0};  // close with RST: no TIME-WAIT left behind to slow down the next measurement
-    for (int fd : fds_) {
-      setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
-      close(fd);
-    }
-    close(listener_);
-  }
-
- private:
-  int listener_;
-  std::vector<int> fds_;
-};
+using socklab::bench::IdleSockets;
 
 void BM_SockDiag(benchmark::State& state) {
-  OpenSockets sockets(static_cast<int>(state.range(0)));
+  IdleSockets sockets(static_cast<int>(state.range(0)));
   auto source = make_netlink_source();
   for (auto _ : state) benchmark::DoNotOptimize(source->snapshot());
 }
 
 void BM_ProcNet(benchmark::State& state) {
-  OpenSockets sockets(static_cast<int>(state.range(0)));
+  IdleSockets sockets(static_cast<int>(state.range(0)));
   auto source = make_procfs_source();
   for (auto _ : state) benchmark::DoNotOptimize(source->snapshot());
 }
 
 void BM_SpawnSs(benchmark::State& state) {
-  OpenSockets sockets(static_cast<int>(state.range(0)));
+  IdleSockets sockets(static_cast<int>(state.range(0)));
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
@@ -88,7 +57,7 @@ void BM_SpawnSs(benchmark::State& state) {
 // Owners of every process (what `socklab snapshot` and ss -p do): walks /proc/*/fd, so its cost grows with
 // the number of processes on the machine, not with the sockets.
 void BM_SockDiagAllOwners(benchmark::State& state) {
-  OpenSockets sockets(static_cast<int>(state.range(0)));
+  IdleSockets sockets(static_cast<int>(state.range(0)));
   auto source = make_netlink_source();
   for (auto _ : state) {
     auto s = source->snapshot();
@@ -99,7 +68,7 @@ void BM_SockDiagAllOwners(benchmark::State& state) {
 
 // What the runner does on every poll: owners only among the experiment's own process trees.
 void BM_SockDiagOwnTreeOwners(benchmark::State& state) {
-  OpenSockets sockets(static_cast<int>(state.range(0)));
+  IdleSockets sockets(static_cast<int>(state.range(0)));
   auto source = make_netlink_source();
   for (auto _ : state) {
     auto s = source->snapshot();

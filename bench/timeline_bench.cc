@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "loopback.h"
 #include "sockets.h"
 #include "timeline.h"
 
@@ -26,54 +27,12 @@ double thread_cpu_seconds() {
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
 }
 
-struct Listener {
-  int fd = -1;
-  std::uint16_t port = 0;
-  Listener() {
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t n = sizeof a;
-    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    listen(fd, 4096);
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
-    port = ntohs(a.sin_port);
-  }
-  ~Listener() { close(fd); }
-};
-
-// `count` idle sockets (connected pairs) in the background, closed with RST so they leave no TIME-WAIT behind.
-struct Idle {
-  Listener l;
-  std::vector<int> fds;
-  explicit Idle(int count) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(l.port);
-    for (int i = 1; i + 1 < count; i += 2) {
-      int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);
-      fds.push_back(c);
-      fds.push_back(accept4(l.fd, nullptr, nullptr, SOCK_CLOEXEC));
-    }
-  }
-  ~Idle() {
-    linger reset{1, 0};
-    for (int fd : fds) {
-      setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
-      close(fd);
-    }
-  }
-};
+using socklab::bench::IdleSockets;
+using socklab::bench::Listener;
 
 // One connect + accept + close (RST, so no TIME-WAIT accumulates over millions of iterations).
 void connect_close(const Listener& server) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(server.port);
+  sockaddr_in a = Listener::address(server.port);
   int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);
   int s = accept4(server.fd, nullptr, nullptr, SOCK_CLOEXEC);
@@ -86,7 +45,7 @@ void connect_close(const Listener& server) {
 // source: 0 = no recording, 1 = the tracepoint, 2 = sock_diag polling every 100 ms (the fallback)
 void BM_ConnectClose(benchmark::State& state) {
   int source = static_cast<int>(state.range(0));
-  Idle idle(static_cast<int>(state.range(1)));
+  IdleSockets idle(static_cast<int>(state.range(1)));
   Listener server;
   auto start = std::chrono::steady_clock::now();
   std::unique_ptr<TimelineRecorder> recorder;

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -202,8 +204,10 @@ GradeResult grade_submission(const GradeOptions& o, Reporter& live, const bool* 
   if (r.student.empty() || r.student == ".") r.student = fs::absolute(o.submission).lexically_normal().parent_path().filename().string();
 
   // A private copy: the build and the programs never write into the submission itself.
+  // Under /tmp rather than $TMPDIR: the sandbox uid must be able to reach it, and a private TMPDIR often is 0700.
   char pattern[] = "/tmp/socklab-grade-XXXXXX";
-  fs::path work = mkdtemp(pattern) ? fs::path(pattern) : fs::temp_directory_path();
+  if (!mkdtemp(pattern)) throw std::runtime_error(std::string("cannot create a work directory in /tmp: ") + std::strerror(errno));
+  fs::path work = pattern;  // removed, whole, at the end
   std::error_code ec;
   fs::copy(o.submission, work / "submission", fs::copy_options::recursive | fs::copy_options::skip_symlinks, ec);
   fs::path src = work / "submission";
@@ -307,10 +311,8 @@ void write_grade_json(std::ostream& out, const GradeResult& r) {
                              {"hint", c.hint}, {"detail", c.detail}});
     }
   }
-  std::ostringstream full;
-  auto reporter = make_json_reporter(full);
-  reporter->finish(r.experiments);
-  j["experiments"] = nlohmann::json::parse(full.str())["experiments"];
+  j["experiments"] = nlohmann::json::array();
+  for (const auto& e : r.experiments) j["experiments"].push_back(experiment_json(e));
   out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }
 

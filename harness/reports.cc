@@ -139,50 +139,6 @@ nlohmann::json socket_json(const SocketInfo& s) {
           {"inode", s.inode}, {"timer", s.timer}, {"timer_ms", s.timer_ms}, {"owners", owners}};
 }
 
-nlohmann::json result_json(const ExperimentResult& r) {
-  nlohmann::json j{{"file", r.file}, {"id", r.id}, {"title", r.title}, {"lab", r.lab}, {"graded", r.graded},
-                   {"isolation", r.isolation}, {"capture", r.capture}, {"notes", r.notes}, {"duration_s", r.duration},
-                   {"points", r.points()}, {"max_points", r.max_points()}, {"passed", r.passed()},
-                   {"error", r.error}, {"interrupted", r.interrupted}};
-  j["steps"] = nlohmann::json::array();
-  for (const StepRecord& s : r.steps) j["steps"].push_back({{"at_s", s.at}, {"line", s.line}, {"text", s.text}, {"ok", s.ok}});
-  j["checks"] = nlohmann::json::array();
-  for (const CheckResult& c : r.checks) {
-    j["checks"].push_back({{"name", c.name}, {"line", c.line}, {"status", c.status_name()}, {"points", c.points},
-                           {"max_points", c.max_points}, {"at_s", c.at}, {"expected", c.expected}, {"actual", c.actual},
-                           {"hint", c.hint}, {"detail", c.detail}});
-  }
-  j["snapshots"] = nlohmann::json::array();
-  for (const SnapshotRecord& s : r.snapshots) {
-    nlohmann::json sockets = nlohmann::json::array();
-    for (const SocketInfo& x : s.sockets) sockets.push_back(socket_json(x));
-    j["snapshots"].push_back({{"title", s.title}, {"line", s.line}, {"at_s", s.at}, {"sockets", sockets}});
-  }
-  nlohmann::json lanes = nlohmann::json::array();
-  for (const Lane& l : r.timeline.lanes) {
-    nlohmann::json states = nlohmann::json::array();
-    for (const LaneState& s : l.states) states.push_back({{"at_s", s.at}, {"state", s.state}, {"source", s.source}});
-    lanes.push_back({{"local", l.local}, {"peer", l.peer}, {"role", l.role}, {"states", states}, {"missed", l.missed}});
-  }
-  j["timeline"] = {{"source", r.timeline.source}, {"note", r.timeline.note}, {"lanes", lanes}};
-  nlohmann::json packets = nlohmann::json::array();
-  for (const Packet& p : r.packets) {
-    packets.push_back({{"at_s", p.at}, {"src", p.src}, {"dst", p.dst}, {"flags", p.flags()}, {"seq", p.seq},
-                       {"ack", p.ack_number}, {"payload", p.payload}, {"preview", p.preview},
-                       {"retransmission", p.retransmission}});
-  }
-  j["packets"] = packets;
-  j["pcap"] = r.pcap;
-  j["processes"] = nlohmann::json::array();
-  for (const ProcessRecord& p : r.processes) {
-    j["processes"].push_back({{"id", p.id}, {"program", p.program}, {"command", p.command_line}, {"pid", p.pid},
-                              {"ending", p.ending}, {"stdout_tail", p.stdout_tail}, {"stderr_tail", p.stderr_tail},
-                              {"stdout_bytes", p.stdout_bytes}, {"stderr_bytes", p.stderr_bytes}, {"truncated", p.truncated},
-                              {"sanitizer_reports", p.sanitizer_reports}});
-  }
-  return j;
-}
-
 class JsonReporter : public Reporter {
  public:
   explicit JsonReporter(std::ostream& out) : out_(out) {}
@@ -190,7 +146,7 @@ class JsonReporter : public Reporter {
     nlohmann::json j{{"tool", "socklab"}, {"experiments", nlohmann::json::array()}};
     int points = 0, max_points = 0;
     for (const ExperimentResult& r : all) {
-      j["experiments"].push_back(result_json(r));
+      j["experiments"].push_back(experiment_json(r));
       points += r.points();
       max_points += r.max_points();
     }
@@ -237,6 +193,50 @@ class JunitReporter : public Reporter {
 };
 
 }  // namespace
+
+nlohmann::json experiment_json(const ExperimentResult& r) {
+  nlohmann::json j{{"file", r.file}, {"id", r.id}, {"title", r.title}, {"lab", r.lab}, {"graded", r.graded},
+                   {"isolation", r.isolation}, {"capture", r.capture}, {"notes", r.notes}, {"duration_s", r.duration},
+                   {"points", r.points()}, {"max_points", r.max_points()}, {"passed", r.passed()},
+                   {"error", r.error}, {"interrupted", r.interrupted}};
+  j["steps"] = nlohmann::json::array();
+  for (const StepRecord& s : r.steps) j["steps"].push_back({{"at_s", s.at}, {"line", s.line}, {"text", s.text}, {"ok", s.ok}});
+  j["checks"] = nlohmann::json::array();
+  for (const CheckResult& c : r.checks) {
+    j["checks"].push_back({{"name", c.name}, {"line", c.line}, {"status", c.status_name()}, {"points", c.points},
+                           {"max_points", c.max_points}, {"at_s", c.at}, {"expected", c.expected}, {"actual", c.actual},
+                           {"hint", c.hint}, {"detail", c.detail}});
+  }
+  j["snapshots"] = nlohmann::json::array();
+  for (const SnapshotRecord& s : r.snapshots) {
+    nlohmann::json sockets = nlohmann::json::array();
+    for (const SocketInfo& x : s.sockets) sockets.push_back(socket_json(x));
+    j["snapshots"].push_back({{"title", s.title}, {"line", s.line}, {"at_s", s.at}, {"sockets", sockets}});
+  }
+  nlohmann::json lanes = nlohmann::json::array();
+  for (const Lane& l : r.timeline.lanes) {
+    nlohmann::json states = nlohmann::json::array();
+    for (const LaneState& s : l.states) states.push_back({{"at_s", s.at}, {"state", s.state}, {"source", s.source}});
+    lanes.push_back({{"local", l.local}, {"peer", l.peer}, {"role", l.role}, {"states", states}, {"missed", l.missed}});
+  }
+  j["timeline"] = {{"source", r.timeline.source}, {"note", r.timeline.note}, {"lanes", lanes}};
+  nlohmann::json packets = nlohmann::json::array();
+  for (const Packet& p : r.packets) {
+    packets.push_back({{"at_s", p.at}, {"src", p.src}, {"dst", p.dst}, {"flags", p.flags()}, {"seq", p.seq},
+                       {"ack", p.ack_number}, {"payload", p.payload}, {"preview", p.preview},
+                       {"retransmission", p.retransmission}});
+  }
+  j["packets"] = packets;
+  j["pcap"] = r.pcap;
+  j["processes"] = nlohmann::json::array();
+  for (const ProcessRecord& p : r.processes) {
+    j["processes"].push_back({{"id", p.id}, {"program", p.program}, {"command", p.command_line}, {"pid", p.pid},
+                              {"ending", p.ending}, {"stdout_tail", p.stdout_tail}, {"stderr_tail", p.stderr_tail},
+                              {"stdout_bytes", p.stdout_bytes}, {"stderr_bytes", p.stderr_bytes}, {"truncated", p.truncated},
+                              {"sanitizer_reports", p.sanitizer_reports}});
+  }
+  return j;
+}
 
 std::string xml_escape(const std::string& text) {
   std::string out;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <ostream>
 #include <string>
 
@@ -12,6 +13,10 @@ namespace socklab::harness {
 std::unique_ptr<Reporter> make_text_reporter(std::ostream& out, bool colour, bool verbose, bool timeline = false);
 std::unique_ptr<Reporter> make_json_reporter(std::ostream& out);
 std::unique_ptr<Reporter> make_junit_reporter(std::ostream& out);
+
+// The full JSON record of one experiment (checks, steps, snapshots, timeline, packets, processes), as the JSON
+// report writes it.
+nlohmann::json experiment_json(const ExperimentResult& r);
 
 // Text made safe for XML and HTML: & < > " escaped, control characters (not allowed in XML 1.0) replaced by '?'.
 std::string xml_escape(const std::string& text);
