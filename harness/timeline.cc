@@ -1,15 +1,19 @@
 #include "timeline.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <iostream>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -172,6 +176,7 @@ class TracepointRecorder : public TimelineRecorder {
 
   Timeline finish() override {
     write_file(instance_ + "/events/sock/inet_sock_set_state/enable", "0");
+    // An open file keeps the instance busy (rmdir fails with EBUSY): the stream must be closed before remove().
     std::ifstream trace(instance_ + "/trace");
     static const std::regex line_form(
         R"(\s([0-9]+\.[0-9]+): inet_sock_set_state: family=(\S+) protocol=IPPROTO_TCP sport=(\d+) dport=(\d+) saddr=(\S+) daddr=(\S+) saddrv6=(\S+) daddrv6=(\S+) oldstate=(\S+) newstate=(\S+))");
@@ -191,6 +196,8 @@ class TracepointRecorder : public TimelineRecorder {
       if (l.role == "server side" && from == "LISTEN") l.states.push_back({t, "LISTEN (request)", "tracepoint"});
       l.states.push_back({t, to, "tracepoint"});
     }
+    trace.close();
+    std::uint64_t lost = lost_events();
     remove();
     for (const auto& [key, seen] : time_wait_seen_) {
       Lane& l = lanes_.lane(seen.second.local(), seen.second.peer(), seen.second.local_port, seen.second.peer_port);
@@ -209,15 +216,34 @@ class TracepointRecorder : public TimelineRecorder {
     t.source = "tracepoint sock:inet_sock_set_state";
     t.note = "every transition is exact; TIME-WAIT is not a tracepoint transition (FIN-WAIT-2 -> CLOSED), it is shown "
              "when sock_diag first saw it";
+    if (lost) t.note += "; " + std::to_string(lost) + " earlier transitions were lost (the ring buffer was full)";
     t.lanes = lanes_.all();
     return t;
   }
 
  private:
+  // Events overwritten because the ring buffer was full: the "overrun:" line of each CPU's stats.
+  std::uint64_t lost_events() const {
+    std::uint64_t lost = 0;
+    std::error_code ec;
+    for (const auto& cpu : std::filesystem::directory_iterator(instance_ + "/per_cpu", ec)) {
+      std::ifstream stats(cpu.path() / "stats");
+      for (std::string line; std::getline(stats, line);) {
+        if (line.rfind("overrun: ", 0) == 0) lost += std::stoull(line.substr(9));
+      }
+    }
+    return lost;
+  }
+
+  // Each instance holds its own ring buffer (buffer_size_kb per CPU) until it is removed: a leaked one is kernel
+  // memory lost until reboot, so a failure to remove it is said, never ignored.
   void remove() {
     if (instance_.empty()) return;
     write_file(instance_ + "/events/sock/inet_sock_set_state/enable", "0");
-    rmdir(instance_.c_str());
+    if (rmdir(instance_.c_str()) != 0) {
+      std::cerr << "socklab: warning: cannot remove the tracefs instance " << instance_ << ": " << std::strerror(errno)
+                << " (remove it with: rmdir " << instance_ << ")\n";
+    }
     instance_.clear();
   }
   std::string instance_;
@@ -237,6 +263,20 @@ std::string tracefs_root(std::string& why) {
   return "";
 }
 
+// Instances left by a socklab that was killed (SIGKILL, OOM killer, power cut of a VM): named socklab-PID-N, removed
+// when PID no longer runs, so their ring buffers do not accumulate run after run.
+void remove_stale_instances(const std::string& root) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(root + "/instances", ec)) {
+    std::string name = entry.path().filename();
+    unsigned long pid = 0;
+    char dash = 0;
+    int counter = 0;
+    if (std::sscanf(name.c_str(), "socklab-%lu%c%d", &pid, &dash, &counter) != 3 || dash != '-') continue;
+    if (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) rmdir(entry.path().c_str());
+  }
+}
+
 }  // namespace
 
 std::unique_ptr<TimelineRecorder> start_polling_timeline(Clock::time_point start, const std::string& why) {
@@ -247,6 +287,7 @@ std::unique_ptr<TimelineRecorder> start_timeline(const std::set<std::uint16_t>& 
   std::string why;
   std::string root = tracefs_root(why);
   if (root.empty() || ports.empty()) return start_polling_timeline(start, ports.empty() ? "no ports to filter on" : why);
+  remove_stale_instances(root);
   static int counter = 0;
   std::string instance = root + "/instances/socklab-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
   if (mkdir(instance.c_str(), 0700) != 0) {
@@ -255,8 +296,10 @@ std::unique_ptr<TimelineRecorder> start_timeline(const std::set<std::uint16_t>& 
   std::string filter;
   for (std::uint16_t p : ports) filter += (filter.empty() ? "" : " || ") + ("sport == " + std::to_string(p) + " || dport == " + std::to_string(p));
   std::string event = instance + "/events/sock/inet_sock_set_state";
-  if (!write_file(instance + "/trace_clock", "mono") || !write_file(event + "/filter", filter) ||
-      !write_file(event + "/enable", "1")) {
+  // A lab's run makes a few hundred transitions at most: 256 KiB per CPU holds thousands, and is a fraction of
+  // the default (1410 KiB per CPU), which matters when a class is graded in parallel on a many-core machine.
+  if (!write_file(instance + "/buffer_size_kb", "256") || !write_file(instance + "/trace_clock", "mono") ||
+      !write_file(event + "/filter", filter) || !write_file(event + "/enable", "1")) {
     std::string reason = std::string("cannot set up the tracepoint (") + std::strerror(errno) + ")";
     rmdir(instance.c_str());
     return start_polling_timeline(start, reason);

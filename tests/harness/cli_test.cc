@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "child.h"
+#include "tracefs.h"
 
 using namespace testing_support;
 using namespace std::chrono_literals;
@@ -130,6 +131,7 @@ TEST(SocklabRun, CtrlCLeavesNothingRunning) {
   ASSERT_TRUE(status.has_value()) << "socklab did not stop on Ctrl-C";
   EXPECT_EQ(status->describe(), "exit 130");
   for (pid_t pid : started) EXPECT_FALSE(alive(pid)) << "pid " << pid << " survived Ctrl-C";
+  for (const std::string& left : testing_support::tracefs_instances_of(socklab.pid())) ADD_FAILURE() << "left behind: " << left;
   EXPECT_NE(socklab.stderr_text().find("interrupted"), std::string::npos);
 }
 

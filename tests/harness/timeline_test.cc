@@ -2,15 +2,20 @@
 // renderer on synthetic observations.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "child.h"
 #include "packets.h"
 #include "timeline.h"
+#include "tracefs.h"
 
 using namespace socklab::harness;
 using namespace std::chrono_literals;
@@ -23,6 +28,8 @@ nlohmann::json run_json(const std::string& experiment) {
                                              "json", "--out", out});
   auto status = socklab.wait_exit(60s);
   EXPECT_TRUE(status.has_value());
+  // Its tracefs instance (and the ring buffer it holds) is gone with it.
+  for (const std::string& left : testing_support::tracefs_instances_of(socklab.pid())) ADD_FAILURE() << "left behind: " << left;
   std::ifstream f(out);
   return nlohmann::json::parse(f)["experiments"][0];
 }
@@ -98,6 +105,28 @@ TEST(Timeline, RecordsAServerClosesFirstConnection) {
   EXPECT_TRUE(server_fin_wait2) << e["timeline"].dump(1);
 }
 
+// A socklab killed mid-run (SIGKILL, the OOM killer) cannot remove its instance: the next socklab that records a
+// timeline removes instances whose socklab has ended, and leaves a running one's alone.
+TEST(Timeline, RemovesInstancesLeftByAKilledSocklab) {
+  const std::string instances = "/sys/kernel/tracing/instances/";
+  pid_t ended = fork();
+  ASSERT_GE(ended, 0);
+  if (ended == 0) _exit(0);
+  ASSERT_EQ(waitpid(ended, nullptr, 0), ended);
+  std::string stale = instances + "socklab-" + std::to_string(ended) + "-0";
+  std::string running = instances + "socklab-" + std::to_string(getpid()) + "-0";
+  if (mkdir(stale.c_str(), 0700) != 0 || mkdir(running.c_str(), 0700) != 0) {
+    rmdir(stale.c_str());
+    GTEST_SKIP() << "cannot create tracefs instances here (needs root and tracefs): " << std::strerror(errno);
+  }
+  run_json("experiments/lab1/03-session-end.xml");
+  struct stat st;
+  EXPECT_NE(stat(stale.c_str(), &st), 0) << stale << " (pid " << ended << " has ended) was not removed";
+  EXPECT_EQ(stat(running.c_str(), &st), 0) << running << " belongs to a running process and was removed";
+  rmdir(stale.c_str());
+  rmdir(running.c_str());
+}
+
 // The fallback records what it sees, roles from the listener's port, "gone" for vanished sockets, and says which
 // transient states it must have missed — it never invents them.
 TEST(Timeline, PollingFallbackRecordsChangesAndNamesWhatItMissed) {
@@ -144,6 +173,8 @@ nlohmann::json run_with_pcap(const std::string& experiment, const std::string& p
                                              "json", "--out", out, "--pcap", pcap_dir});
   auto status = socklab.wait_exit(60s);
   EXPECT_TRUE(status.has_value());
+  // Its tracefs instance (and the ring buffer it holds) is gone with it.
+  for (const std::string& left : testing_support::tracefs_instances_of(socklab.pid())) ADD_FAILURE() << "left behind: " << left;
   std::ifstream f(out);
   return nlohmann::json::parse(f)["experiments"][0];
 }

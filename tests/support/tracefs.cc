@@ -1,0 +1,20 @@
+#include "tracefs.h"
+
+#include <filesystem>
+
+namespace testing_support {
+
+std::vector<std::string> tracefs_instances_of(pid_t pid) {
+  std::vector<std::string> found;
+  std::string prefix = "socklab-" + std::to_string(pid) + "-";
+  for (const char* root : {"/sys/kernel/tracing/instances", "/sys/kernel/debug/tracing/instances"}) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {
+      if (entry.path().filename().string().rfind(prefix, 0) == 0) found.push_back(entry.path());
+    }
+    if (!ec) break;
+  }
+  return found;
+}
+
+}  // namespace testing_support
