@@ -1,13 +1,17 @@
 #include "grade.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <boost/asio/signal_set.hpp>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -64,9 +68,104 @@ ResourceLimits build_limits() {
   return l;
 }
 
-// As root, student code runs as an unprivileged user of its own (so RLIMIT_NPROC applies and it cannot touch the
-// instructor's files); parallel gradings get different ones.
-int sandbox_uid() { return getuid() == 0 ? 64000 + static_cast<int>(getpid() % 1000) : -1; }
+// A grading's private directory, removed whole however grading ends. Under /tmp rather than $TMPDIR: the sandbox
+// uid must be able to reach it, and a private TMPDIR often is 0700.
+struct WorkDir {
+  WorkDir() {
+    char pattern[] = "/tmp/socklab-grade-XXXXXX";
+    if (!mkdtemp(pattern)) throw std::runtime_error(std::string("cannot create a work directory in /tmp: ") + std::strerror(errno));
+    path = pattern;
+  }
+  WorkDir(const WorkDir&) = delete;
+  WorkDir& operator=(const WorkDir&) = delete;
+  ~WorkDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  fs::path path;
+};
+
+// Processes (not zombies) whose real uid is `uid`.
+std::vector<pid_t> processes_of(int uid) {
+  std::vector<pid_t> found;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    pid_t pid = static_cast<pid_t>(std::atoi(entry.path().filename().c_str()));
+    if (pid <= 0) continue;
+    std::ifstream status(entry.path() / "status");
+    bool zombie = false;
+    int real_uid = -1;
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("State:", 0) == 0) zombie = line.find('Z') != std::string::npos;
+      if (line.rfind("Uid:", 0) == 0) real_uid = std::atoi(line.c_str() + 4);
+    }
+    if (real_uid == uid && !zombie) found.push_back(pid);
+  }
+  return found;
+}
+
+// As root, student code (its build too) runs as an unprivileged user of its own, so RLIMIT_NPROC applies and it
+// cannot touch the instructor's files. Each grading holds its uid (64000-64999) alone: a uid is taken only with an
+// flock on /run/lock/socklab-uid-N (the kernel drops it when socklab ends, however it ends) and only when no process
+// runs as it, so concurrent gradings never share a process limit or can signal each other's programs. That makes
+// the sweeps safe: whatever runs as the uid after the build or at the end is this submission's, and is killed.
+class SandboxUser {
+ public:
+  SandboxUser(int first, int last) {
+    if (getuid() != 0) return;
+    std::string dir = access("/run/lock", W_OK) == 0 ? "/run/lock" : "/tmp";
+    long count = static_cast<long>(last) - first + 1;
+    for (long i = 0; i < count && uid_ < 0; ++i) {
+      int uid = first + static_cast<int>((getpid() + i) % count);
+      int fd = open((dir + "/socklab-uid-" + std::to_string(uid)).c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+      if (fd < 0) continue;
+      if (flock(fd, LOCK_EX | LOCK_NB) == 0 && processes_of(uid).empty()) {
+        uid_ = uid;
+        lock_ = fd;
+      } else {
+        close(fd);
+      }
+    }
+    if (uid_ < 0) {
+      throw std::runtime_error("no free sandbox uid in " + std::to_string(first) + "-" + std::to_string(last) +
+                               " (each is held by another grading or used by a running process; see --sandbox-uids)");
+    }
+  }
+  SandboxUser(const SandboxUser&) = delete;
+  SandboxUser& operator=(const SandboxUser&) = delete;
+  ~SandboxUser() {
+    end_all();
+    if (lock_ >= 0) close(lock_);
+  }
+  int uid() const { return uid_; }
+
+  // Kills everything still running as the uid (a daemon the build started, anything that escaped its experiment's
+  // sweep) and waits until it is gone (at most 5 s). Returns how many processes were found.
+  std::size_t end_all() {
+    if (uid_ < 0) return 0;
+    std::set<pid_t> seen;
+    auto deadline = Clock::now() + std::chrono::seconds(5);
+    for (;;) {
+      std::vector<pid_t> left = processes_of(uid_);
+      if (left.empty() || Clock::now() > deadline) break;
+      seen.insert(left.begin(), left.end());
+      // kill(-1) as the uid itself reaches exactly the processes of that uid (and not the killer).
+      pid_t killer = fork();
+      if (killer == 0) {
+        if (setgid(static_cast<gid_t>(uid_)) == 0 && setuid(static_cast<uid_t>(uid_)) == 0) kill(-1, SIGKILL);
+        _exit(0);
+      }
+      if (killer > 0) waitpid(killer, nullptr, 0);
+      for (pid_t pid : left) waitpid(pid, nullptr, WNOHANG);  // ours to reap when we were their subreaper
+      usleep(10'000);
+    }
+    return seen.size();
+  }
+
+ private:
+  int uid_ = -1;
+  int lock_ = -1;
+};
 
 void chown_tree(const fs::path& root, int uid) {
   if (uid < 0) return;
@@ -203,15 +302,17 @@ GradeResult grade_submission(const GradeOptions& o, Reporter& live, const bool* 
   r.student = fs::path(o.submission).lexically_normal().filename().string();
   if (r.student.empty() || r.student == ".") r.student = fs::absolute(o.submission).lexically_normal().parent_path().filename().string();
 
-  // A private copy: the build and the programs never write into the submission itself.
-  // Under /tmp rather than $TMPDIR: the sandbox uid must be able to reach it, and a private TMPDIR often is 0700.
-  char pattern[] = "/tmp/socklab-grade-XXXXXX";
-  if (!mkdtemp(pattern)) throw std::runtime_error(std::string("cannot create a work directory in /tmp: ") + std::strerror(errno));
-  fs::path work = pattern;  // removed, whole, at the end
+  // A private copy: the build and the programs never write into the submission itself. Declared first, so it is
+  // removed last: after the sandbox user's processes are gone.
+  WorkDir work_dir;
+  fs::path work = work_dir.path;
+  SandboxUser sandbox(o.sandbox_uid_first, o.sandbox_uid_last);
+  int uid = sandbox.uid();
+  r.sandbox_uid = uid;
   std::error_code ec;
   fs::copy(o.submission, work / "submission", fs::copy_options::recursive | fs::copy_options::skip_symlinks, ec);
   fs::path src = work / "submission";
-  int uid = sandbox_uid();
+  become_subreaper();  // before the build: a daemon it starts is reparented to us, not to init
   chmod(work.c_str(), 0755);
   chown_tree(src, uid);
   r.sandbox = "rlimits (CPU 30 s, processes 128, files 256, file size 64 MiB" +
@@ -220,6 +321,7 @@ GradeResult grade_submission(const GradeOptions& o, Reporter& live, const bool* 
               ", own process group, each experiment in its own network namespace when possible";
 
   Build b = build_submission(o, src, uid);
+  r.leftovers_killed = sandbox.end_all();  // nothing the build started runs on into the experiments
   r.build = b.status;
   r.build_method = b.method;
   r.build_log = tail_of(b.log, 40);
@@ -248,7 +350,6 @@ GradeResult grade_submission(const GradeOptions& o, Reporter& live, const bool* 
         run.bins[program] = path;
       }
     }
-    become_subreaper();
     EventLoop loop;
     auto launcher = make_boost_launcher(loop);
     Runner runner(loop, *launcher, run, live);
@@ -273,9 +374,14 @@ GradeResult grade_submission(const GradeOptions& o, Reporter& live, const bool* 
       }
     }
   }
-  fs::remove_all(work, ec);
+  r.leftovers_killed += sandbox.end_all();
   r.duration = std::chrono::duration<double>(Clock::now() - started).count();
   return r;
+}
+
+static std::string left_running(const GradeResult& r) {
+  return std::to_string(r.leftovers_killed) + " process" + (r.leftovers_killed == 1 ? " was" : "es were") +
+         " left running (started in the background by the build, or detached from the programs) and killed";
 }
 
 void write_grade_text(std::ostream& out, const GradeResult& r, bool colour) {
@@ -294,6 +400,7 @@ void write_grade_text(std::ostream& out, const GradeResult& r, bool colour) {
         << e.title << "\n";
   }
   for (const std::string& f : r.findings) out << "  sanitizer finding: " << f << "\n";
+  if (r.leftovers_killed) out << "  " << left_running(r) << "\n";
   out << bold("  score: " + std::to_string(r.score()) + "/" + std::to_string(r.max_score())) << "  ("
       << std::fixed << std::setprecision(1) << r.duration << " s)\n";
 }
@@ -302,7 +409,8 @@ void write_grade_json(std::ostream& out, const GradeResult& r) {
   nlohmann::json j{{"tool", "socklab grade"}, {"student", r.student}, {"lab", r.lab}, {"score", r.score()},
                    {"max_score", r.max_score()}, {"build", r.build}, {"build_method", r.build_method},
                    {"build_log", r.build_log}, {"sandbox", r.sandbox}, {"duration_s", r.duration},
-                   {"interrupted", r.interrupted}, {"programs", r.programs}, {"findings", r.findings}};
+                   {"interrupted", r.interrupted}, {"programs", r.programs}, {"findings", r.findings},
+                   {"sandbox_uid", r.sandbox_uid}, {"leftovers_killed", r.leftovers_killed}};
   j["checks"] = nlohmann::json::array();
   for (const auto& e : r.experiments) {
     for (const auto& c : e.checks) {
@@ -332,6 +440,7 @@ void write_gradescope(std::ostream& out, const GradeResult& r) {
     if (path.empty()) summary += "\n" + program + " was not found in your submission.";
   }
   for (const std::string& f : r.findings) summary += "\nSanitizer finding (a memory or undefined-behaviour bug): " + f;
+  if (r.leftovers_killed) summary += "\n" + left_running(r);
   j["output"] = summary;
   j["visibility"] = "visible";
   j["stdout_visibility"] = "hidden";

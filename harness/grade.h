@@ -28,6 +28,8 @@ struct GradeOptions {
   double time_scale = 1.0;
   std::string isolation = "auto";
   bool verbose = false;
+  // As root, student code runs as a uid from this range that no other grading holds and no process uses.
+  int sandbox_uid_first = 64000, sandbox_uid_last = 64999;
 };
 
 struct GradeResult {
@@ -40,6 +42,8 @@ struct GradeResult {
   std::vector<ExperimentResult> experiments;
   std::string sandbox;           // how student code was confined
   std::vector<std::string> findings;  // AddressSanitizer / UBSan reports seen on the programs' stderr
+  int sandbox_uid = -1;          // the unprivileged uid student code ran as (root only), held by this grading alone
+  std::size_t leftovers_killed = 0;  // processes found running as that uid after the build or at the end, killed
   double duration = 0;
   bool interrupted = false;
 

@@ -252,6 +252,8 @@ int command_grade_batch(const GradeOptions& base, const std::string& root, int j
                    "--out", out_dir + "/" + name + ".json", "--time-scale", std::to_string(base.time_scale),
                    "--experiments", base.experiments_dir, "--reference-bin-dir", base.reference_bin_dir};
       if (base.sanitize) spec.args.push_back("--sanitize");
+      spec.args.push_back("--sandbox-uids");
+      spec.args.push_back(std::to_string(base.sandbox_uid_first) + "-" + std::to_string(base.sandbox_uid_last));
       spec.stdout_pty = false;
       running.push_back({name, launcher->start(spec)});
       ++next;
@@ -385,6 +387,9 @@ int main(int argc, char* argv[]) {
   grade->add_option("--experiments", grading.experiments_dir, "the experiments directory (default: the project's)");
   grade->add_option("--reference-bin-dir", grading.reference_bin_dir, "the reference programs (default: socklab's directory)");
   grade->add_flag("--verbose", grading.verbose, "show every step");
+  std::string sandbox_uids;
+  grade->add_option("--sandbox-uids", sandbox_uids,
+                    "as root, run student code as a uid from FIRST-LAST that no other grading holds (default 64000-64999)");
 
   WatchOptions watching;
   std::vector<int> watch_ports, watch_pids;
@@ -436,6 +441,17 @@ int main(int argc, char* argv[]) {
       if (grading.experiments_dir.empty()) grading.experiments_dir = default_experiments_dir();
       grading.reference_bin_dir = std::filesystem::absolute(grading.reference_bin_dir).string();
       grading.experiments_dir = std::filesystem::absolute(grading.experiments_dir).string();
+      if (!sandbox_uids.empty()) {
+        unsigned long first = 0, last = 0;
+        char dash = 0, extra = 0;
+        if (std::sscanf(sandbox_uids.c_str(), "%lu%c%lu%c", &first, &dash, &last, &extra) != 3 || dash != '-' ||
+            first < 1000 || last < first || last > 2147483646) {
+          std::cerr << "socklab: bad --sandbox-uids \"" << sandbox_uids << "\" (FIRST-LAST, e.g. 64000-64999; uids from 1000)\n";
+          return 2;
+        }
+        grading.sandbox_uid_first = static_cast<int>(first);
+        grading.sandbox_uid_last = static_cast<int>(last);
+      }
       if (batch_root.empty() == grade_submission_dir.empty()) {
         std::cerr << "socklab: grade needs either a SUBMISSION directory or --batch ROOT\n";
         return 2;

@@ -2,7 +2,9 @@
 // (does not compile, hangs, fork-bombs, prints 100 MB, exits at once, ignores SIGTERM, a program missing, a
 // buffer overrun) — each gets the right score and a clear verdict, and nothing they started survives.
 #include <dirent.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -53,12 +55,11 @@ std::string fork_server_with(const std::string& at_start_of_main) {
   return text;
 }
 
-// Processes still running as the sandbox user of the grading done by socklab process `socklab_pid` (as root,
-// socklab runs student code as uid 64000 + its pid % 1000, so parallel gradings never share one).
-std::vector<std::string> survivors(pid_t socklab_pid) {
-  if (getuid() != 0) return {};  // not root: student code ran as us, and no uid tells it apart
-  int sandbox = 64000 + socklab_pid % 1000;
+// Processes still running as the sandbox user a grading reported (as root, socklab runs student code as an
+// unprivileged uid that this grading holds alone).
+std::vector<std::string> survivors(int sandbox) {
   std::vector<std::string> found;
+  if (sandbox < 0) return found;  // not root: student code ran as us, and no uid tells it apart
   DIR* proc = opendir("/proc");
   while (dirent* e = readdir(proc)) {
     int pid = atoi(e->d_name);
@@ -98,8 +99,11 @@ Graded grade(int lab, const fs::path& dir, std::vector<std::string> extra = {}) 
   g.text += socklab.stderr_text();
   std::string body = read_file(json);
   if (!body.empty()) g.report = nlohmann::json::parse(body);
-  auto left = survivors(socklab.pid());
-  EXPECT_TRUE(left.empty()) << "left running: " << left.front();
+  if (getuid() == 0 && !g.report.is_null()) {
+    EXPECT_GE(g.report["sandbox_uid"].get<int>(), 64000) << "as root, student code runs as a uid of its own";
+    auto left = survivors(g.report["sandbox_uid"].get<int>());
+    EXPECT_TRUE(left.empty()) << "left running: " << left.front();
+  }
   return g;
 }
 
@@ -189,6 +193,48 @@ TEST(Grade, AProgramThatExitsAtOnceScoresZeroWithAClearVerdict) {
   Graded g = grade(2, submission("exits", {{"fork_server.c", "int main(void) { return 0; }\n"}}));
   EXPECT_EQ(g.report["score"], 0);
   EXPECT_NE(failed_checks(g.report).find("server has exited (exit 0)"), std::string::npos) << failed_checks(g.report);
+}
+
+// A Makefile that starts a daemon (its own session: out of every process group socklab kills): it is killed when
+// the build ends, before any experiment, and the report says so; nothing is left behind.
+TEST(Grade, ADaemonStartedByTheBuildIsKilledAndReported) {
+  if (getuid() != 0) GTEST_SKIP() << "only as root does student code run as a uid of its own";
+  auto dir = submission("daemon", {{"fork_server.c", student_c("fork_server")}, {"echo_server.c", student_c("echo_server")},
+                                   {"Makefile", "fork_server: fork_server.c\n"
+                                                "\tsetsid sleep 600 </dev/null >/dev/null 2>&1 &\n"
+                                                "\tcc -O2 -o fork_server fork_server.c\n"}});
+  Graded g = grade(2, dir);  // checks that nothing runs as the sandbox uid afterwards
+  EXPECT_EQ(g.exit_code, 0) << g.text;
+  EXPECT_EQ(g.report["score"], 100) << failed_checks(g.report) << g.report["build_log"];
+  EXPECT_EQ(g.report["leftovers_killed"], 1);
+  EXPECT_NE(g.text.find("1 process was left running (started in the background by the build"), std::string::npos) << g.text;
+}
+
+// Concurrent gradings never share a sandbox uid: each holds an flock on /run/lock/socklab-uid-N. In a range of
+// two (uids no other test uses) with one held, grading takes the other; with both held, it refuses with a clear
+// message and exit 2.
+TEST(Grade, GradingsNeverShareASandboxUser) {
+  if (getuid() != 0) GTEST_SKIP() << "only as root does student code run as a uid of its own";
+  std::string lock_dir = access("/run/lock", W_OK) == 0 ? "/run/lock" : "/tmp";
+  std::vector<int> held;
+  auto hold = [&](int uid) {
+    int fd = open((lock_dir + "/socklab-uid-" + std::to_string(uid)).c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(flock(fd, LOCK_EX | LOCK_NB), 0) << "uid " << uid << " is held by someone else";
+    held.push_back(fd);
+  };
+  hold(65200);
+  auto dir = submission("one_uid_free", {{"echo_server.c", student_c("echo_server")}, {"echo_client.c", student_c("echo_client")}});
+  Graded g = grade(1, dir, {"--sandbox-uids", "65200-65201"});
+  EXPECT_EQ(g.exit_code, 0) << g.text;
+  EXPECT_EQ(g.report["sandbox_uid"], 65201) << "the only uid nobody held";
+  hold(65201);
+  Child refused("socklab", {"grade", "--lab", "1", dir.string(), "--sandbox-uids", "65200-65201"});
+  auto status = refused.wait_exit(60s);
+  for (int fd : held) close(fd);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->describe(), "exit 2");
+  EXPECT_NE(refused.stderr_text().find("no free sandbox uid in 65200-65201"), std::string::npos) << refused.stderr_text();
 }
 
 // A server that ignores SIGTERM is killed anyway (SIGKILL after the grace period); its grade is unaffected.
