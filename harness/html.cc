@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <iomanip>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -40,6 +41,8 @@ svg text { font: 11px monospace; fill: #222; } .axis line { stroke: #bbb; } .eve
 .s-LAST-ACK { fill: #e57373; } .s-CLOSING { fill: #4fc3f7; } .s-CLOSED, .s-gone { fill: #eeeeee; }
 .ladder line.wire { stroke: #999; } .ladder line.segment { stroke: #333; } .ladder line.rst { stroke: #c62828; }
 .ladder line.retransmission { stroke-dasharray: 4 3; }
+.packets line { stroke: #455a64; } .packets line.syn { stroke: #e6a100; } .packets line.fin { stroke: #1565c0; }
+.packets line.rst { stroke: #c62828; stroke-width: 2; } .packets path { fill: #455a64; }
 )";
 
 void checks_table(std::ostream& out, const ExperimentResult& r) {
@@ -77,10 +80,13 @@ void timeline_svg(std::ostream& out, const ExperimentResult& r) {
   for (const Lane& l : r.timeline.lanes) {
     for (const LaneState& s : l.states) end = std::max(end, s.at);
   }
+  for (const Packet& p : r.packets) end = std::max(end, p.at);
   auto x = [&](double t) { return left + t / end * width; };
   const int lane_height = 22, top = 24;
   int height = top + static_cast<int>(r.timeline.lanes.size()) * lane_height + 60;
   out << "<h3>Timeline</h3>\n<p class=\"meta\">source: " << esc(r.timeline.source) << (r.timeline.note.empty() ? "" : " — " + esc(r.timeline.note))
+      << (r.packets.empty() ? "" : ". Arrows between lanes: TCP segments, sender to receiver (SYN yellow, FIN blue, RST red, "
+                                   "others grey); hover for details")
       << "</p>\n<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" << left + width + 20 << "\" height=\"" << height
       << "\" viewBox=\"0 0 " << left + width + 20 << " " << height << "\">\n<g class=\"axis\">";
   for (int i = 0; i <= 10; ++i) {
@@ -106,6 +112,32 @@ void timeline_svg(std::ostream& out, const ExperimentResult& r) {
     }
     out << "</g>\n";
   }
+  // The segments on the wire, on the same time axis: an arrow from the sender's lane to the receiver's at the
+  // moment it was captured (the ladder below lists them in order, with details).
+  std::map<std::string, double> lane_middle;  // "local|peer" -> y
+  for (std::size_t i = 0; i < r.timeline.lanes.size(); ++i) {
+    const Lane& l = r.timeline.lanes[i];
+    lane_middle.emplace(l.local + "|" + l.peer, top + static_cast<double>(i) * lane_height + lane_height / 2.0);
+  }
+  auto middle_of = [&](const std::string& local, const std::string& peer, std::uint16_t local_port) -> std::optional<double> {
+    for (const std::string& key : {local + "|" + peer, "*:" + std::to_string(local_port) + "|*:*"}) {  // else the listener
+      if (auto it = lane_middle.find(key); it != lane_middle.end()) return it->second;
+    }
+    return std::nullopt;
+  };
+  std::string arrow = "packet-arrow-" + esc(r.id);
+  out << "<defs><marker id=\"" << arrow << "\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"5\" "
+      << "markerHeight=\"5\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\"/></marker></defs>\n<g class=\"packets\">";
+  for (const Packet& p : r.packets) {
+    auto from = middle_of(p.src, p.dst, p.sport), to = middle_of(p.dst, p.src, p.dport);
+    if (!from || !to || *from == *to) continue;
+    std::string cls = p.rst ? "rst" : p.syn ? "syn" : p.fin ? "fin" : "data";
+    out << "<g class=\"packet\" data-flags=\"" << esc(p.flags()) << "\"><line class=\"" << cls << "\" x1=\"" << x(p.at) << "\" y1=\""
+        << *from << "\" x2=\"" << x(p.at) << "\" y2=\"" << *to << "\" marker-end=\"url(#" << arrow << ")\"/><title>" << num(p.at, 4)
+        << " s " << esc(p.src + " → " + p.dst + " " + p.flags()) << (p.payload ? " " + std::to_string(p.payload) + " B" : "")
+        << (p.retransmission ? " (retransmission)" : "") << "</title></g>";
+  }
+  out << "</g>\n";
   int events_y = top + static_cast<int>(r.timeline.lanes.size()) * lane_height + 8;
   out << "<g class=\"events\">";
   for (const StepRecord& s : r.steps) {
@@ -140,7 +172,7 @@ void ladder_svg(std::ostream& out, const ExperimentResult& r) {
     const double cx = 200, sx = 700;
     int height = 40 + static_cast<int>(list.size()) * 20;
     out << "<svg class=\"ladder\" xmlns=\"http://www.w3.org/2000/svg\" width=\"900\" height=\"" << height << "\">"
-        << "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\">"
+        << "<defs><marker id=\"ladder-arrow-" << esc(r.id) << "-" << (&key - order.data()) << "\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\">"
         << "<path d=\"M0,0 L10,5 L0,10 z\"/></marker></defs>"
         << "<text x=\"" << cx - 80 << "\" y=\"14\">client " << esc(key.first) << "</text><text x=\"" << sx - 80 << "\" y=\"14\">server "
         << esc(key.second) << "</text><line class=\"wire\" x1=\"" << cx << "\" y1=\"20\" x2=\"" << cx << "\" y2=\"" << height
@@ -154,7 +186,7 @@ void ladder_svg(std::ostream& out, const ExperimentResult& r) {
       out << "<g class=\"segment-group\" data-flags=\"" << esc(p.flags()) << "\"><text x=\"4\" y=\"" << y + 4 << "\">" << num(p.at, 4) << "s</text>"
           << "<line class=\"segment" << (p.rst ? " rst" : "") << (p.retransmission ? " retransmission" : "") << "\" x1=\""
           << (to_server ? cx : sx) << "\" y1=\"" << y << "\" x2=\"" << (to_server ? sx : cx) << "\" y2=\"" << y + 8
-          << "\" marker-end=\"url(#arrow)\"/><text x=\"" << (cx + sx) / 2 - 70 << "\" y=\"" << y - 1 << "\">" << esc(label) << "</text>"
+          << "\" marker-end=\"url(#ladder-arrow-" << esc(r.id) << "-" << (&key - order.data()) << ")\"/><text x=\"" << (cx + sx) / 2 - 70 << "\" y=\"" << y - 1 << "\">" << esc(label) << "</text>"
           << "<title>" << num(p.at, 4) << " s " << esc(p.src + " → " + p.dst + " " + label) << " seq " << p.seq << " ack " << p.ack_number
           << "</title></g>";
     }

@@ -311,6 +311,7 @@ class ExperimentRun {
   }
 
   std::vector<SocketInfo> capture() {
+    auto when = Clock::now();  // the snapshot shows the sockets as they were at some moment after this
     std::vector<SocketInfo> all = source_->snapshot();
     std::vector<int> ours;
     for (auto& [id, p] : processes_) {
@@ -329,7 +330,7 @@ class ExperimentRun {
     for (auto& [id, u] : udp_) filter.ports.insert(u->local_port);
     for (int pid : ours) filter.pids.insert(pid);
     std::vector<SocketInfo> mine = filtered(all, filter);
-    if (timeline_) timeline_->observe(mine, Clock::now());
+    if (timeline_) timeline_->observe(mine, when);
     for (const SocketInfo& s : mine) {
       if (s.state == "LISTEN" && std::find(result_.listening_ports.begin(), result_.listening_ports.end(), s.local_port) ==
                                      result_.listening_ports.end()) {

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -164,13 +165,12 @@ class TracepointRecorder : public TimelineRecorder {
   ~TracepointRecorder() override { remove(); }
 
   void observe(const std::vector<SocketInfo>& sockets, Clock::time_point when) override {
-    // The tracepoint does not report TIME-WAIT (see timeline.h): note when sock_diag first sees one.
+    // Kept for the states the tracepoint cannot report: those of timewait mini-sockets (see follow_timewait_sockets).
+    Observation o{seconds_since(start_, when), {}};
     for (const SocketInfo& s : sockets) {
-      if (s.protocol == Protocol::kTcp && s.state == "TIME-WAIT") {
-        std::string key = s.local() + "|" + s.peer();
-        if (!time_wait_seen_.count(key)) time_wait_seen_[key] = {seconds_since(start_, when), s};
-      }
+      if (s.protocol == Protocol::kTcp && s.state != "LISTEN") o.tcp.emplace(s.local() + "|" + s.peer(), s);
     }
+    observations_.push_back(std::move(o));
   }
   bool wants_polling() const override { return false; }
 
@@ -199,23 +199,32 @@ class TracepointRecorder : public TimelineRecorder {
     trace.close();
     std::uint64_t lost = lost_events();
     remove();
-    for (const auto& [key, seen] : time_wait_seen_) {
-      Lane& l = lanes_.lane(seen.second.local(), seen.second.peer(), seen.second.local_port, seen.second.peer_port);
-      auto at = std::find_if(l.states.begin(), l.states.end(), [&](const LaneState& s) { return s.at > seen.first; });
-      l.states.insert(at, {seen.first, "TIME-WAIT", "sock_diag"});
-    }
     for (Lane& l : lanes_.all()) {
       std::stable_sort(l.states.begin(), l.states.end(), [](auto& a, auto& b) { return a.at < b.at; });
       l.states.erase(std::remove_if(l.states.begin(), l.states.end(), [](const LaneState& s) { return s.state == "LISTEN (request)"; }),
                      l.states.end());
-      // A state reported twice in a row (e.g. a SYN retransmitted while SYN-SENT) is one stretch of time.
+      follow_timewait_sockets(l);
+    }
+    // A TIME-WAIT the tracepoint gave no handover for (its events lost, say): shown from when sock_diag first saw it.
+    for (const Observation& o : observations_) {
+      for (const auto& [key, socket] : o.tcp) {
+        if (socket.state != "TIME-WAIT") continue;
+        Lane& l = lanes_.lane(socket.local(), socket.peer(), socket.local_port, socket.peer_port);
+        if (std::any_of(l.states.begin(), l.states.end(), [](const LaneState& s) { return s.state == "TIME-WAIT"; })) continue;
+        auto at = std::find_if(l.states.begin(), l.states.end(), [&](const LaneState& s) { return s.at > o.at; });
+        l.states.insert(at, {o.at, "TIME-WAIT", "sock_diag"});
+      }
+    }
+    for (Lane& l : lanes_.all()) {
+      // A state reported twice in a row (a SYN retransmitted while SYN-SENT; a FIN-WAIT-2 socket handed over to a
+      // FIN-WAIT-2 mini-socket) is one stretch of time.
       l.states.erase(std::unique(l.states.begin(), l.states.end(), [](const LaneState& a, const LaneState& b) { return a.state == b.state; }),
                      l.states.end());
     }
     Timeline t;
     t.source = "tracepoint sock:inet_sock_set_state";
-    t.note = "every transition is exact; TIME-WAIT is not a tracepoint transition (FIN-WAIT-2 -> CLOSED), it is shown "
-             "when sock_diag first saw it";
+    t.note = "every transition is exact; TIME-WAIT (and an orphaned FIN-WAIT-2) is the kernel's timewait "
+             "mini-socket, which is not traced: it starts at the exact handover, its state and end as sock_diag saw them";
     if (lost) t.note += "; " + std::to_string(lost) + " earlier transitions were lost (the ring buffer was full)";
     t.lanes = lanes_.all();
     return t;
@@ -235,6 +244,43 @@ class TracepointRecorder : public TimelineRecorder {
     return lost;
   }
 
+  // The kernel hands a closing connection over to a "timewait" mini-socket — in TIME-WAIT, or in FIN-WAIT-2 when
+  // its process has closed before the peer's FIN — and the tracepoint reports the full socket's FIN-WAIT-2 or
+  // CLOSING -> CLOSE at that instant; the mini-socket's own states are no tracepoint transitions. So a CLOSED after
+  // which sock_diag still sees the connection in TIME-WAIT or FIN-WAIT-2 is that handover: exact in time, named by
+  // what sock_diag saw, followed by the mini-socket's later states and its end ("gone") as later snapshots saw them.
+  // Without such a sighting the CLOSED stays as reported: a state is never invented.
+  void follow_timewait_sockets(Lane& l) const {
+    std::string key = l.local + "|" + l.peer;
+    for (std::size_t i = 1; i < l.states.size(); ++i) {
+      const std::string& before = l.states[i - 1].state;
+      if (l.states[i].state != "CLOSED" || (before != "FIN-WAIT-2" && before != "CLOSING")) continue;
+      double handover = l.states[i].at;
+      // until the same 4-tuple's next connection, if there is one
+      double until = i + 1 < l.states.size() ? l.states[i + 1].at : std::numeric_limits<double>::infinity();
+      std::vector<LaneState> mini;
+      for (const Observation& o : observations_) {
+        if (o.at < handover || o.at >= until) continue;
+        auto seen = o.tcp.find(key);
+        if (seen == o.tcp.end()) {
+          if (!mini.empty()) mini.push_back({o.at, "gone", "sock_diag"});
+          break;
+        }
+        const std::string& state = seen->second.state;
+        if (state != "TIME-WAIT" && state != "FIN-WAIT-2") break;
+        if (mini.empty()) {
+          mini.push_back({handover, state, "timewait socket"});
+        } else if (mini.back().state != state) {
+          mini.push_back({o.at, state, "sock_diag"});
+        }
+      }
+      if (mini.empty()) continue;
+      l.states.erase(l.states.begin() + static_cast<long>(i));
+      l.states.insert(l.states.begin() + static_cast<long>(i), mini.begin(), mini.end());
+      i += mini.size() - 1;
+    }
+  }
+
   // Each instance holds its own ring buffer (buffer_size_kb per CPU) until it is removed: a leaked one is kernel
   // memory lost until reboot, so a failure to remove it is said, never ignored.
   void remove() {
@@ -250,7 +296,11 @@ class TracepointRecorder : public TimelineRecorder {
   std::set<std::uint16_t> ports_;
   Clock::time_point start_;
   Lanes lanes_;
-  std::map<std::string, std::pair<double, SocketInfo>> time_wait_seen_;
+  struct Observation {
+    double at;                                // when the snapshot began
+    std::map<std::string, SocketInfo> tcp;  // "local|peer" -> the socket (listeners left out)
+  };
+  std::vector<Observation> observations_;
 };
 
 // /sys/kernel/tracing, mounted if needed (root only).
@@ -316,6 +366,7 @@ std::string render_timeline(const Timeline& timeline, const std::vector<Timeline
     for (std::size_t i = 0; i < l.states.size(); ++i) {
       out << (i ? " → " : "") << l.states[i].state << " " << fixed3(l.states[i].at);
       if (l.states[i].source == "sock_diag" && timeline.source.rfind("tracepoint", 0) == 0) out << " (seen by sock_diag)";
+      if (l.states[i].source == "timewait socket") out << " (timewait mini-socket)";
     }
     out << "\n";
     for (const std::string& m : l.missed) out << "      not caught (too brief): " << m << "\n";

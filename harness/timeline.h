@@ -4,8 +4,9 @@
 // Exact source where permitted (root): the kernel tracepoint sock:inet_sock_set_state, read from a private
 // tracefs instance with trace_clock mono (the same clock as the harness's), filtered on the experiment's ports.
 // It reports every transition, SYN-SENT, FIN-WAIT-1, LAST-ACK and CLOSING included — but not TIME-WAIT: the kernel
-// replaces the socket by a TIME-WAIT mini-socket and reports FIN-WAIT-2 -> CLOSE, so TIME-WAIT is taken from
-// sock_diag snapshots. Fallback everywhere else: sock_diag snapshots at every harness event and every 100 ms
+// hands a closing connection over to a "timewait" mini-socket (in TIME-WAIT, or in FIN-WAIT-2 when its process has
+// closed first) and reports FIN-WAIT-2 -> CLOSE; the handover's time is exact, the mini-socket's state and end are
+// taken from sock_diag snapshots. Fallback everywhere else: sock_diag snapshots at every harness event and every 100 ms
 // (never a busy poll); transient states between two snapshots are then missed, and the timeline says so.
 #pragma once
 
@@ -23,7 +24,7 @@ namespace socklab::harness {
 struct LaneState {
   double at = 0;        // seconds since the experiment started
   std::string state;    // ss names; "CLOSED" (tracepoint) or "gone" (no longer seen by sock_diag)
-  std::string source;   // "tracepoint" or "sock_diag"
+  std::string source;   // "tracepoint", "sock_diag", or "timewait socket" (time from the tracepoint, state from sock_diag)
 };
 
 struct Lane {

@@ -65,6 +65,13 @@ TEST(HtmlReport, IsWellFormedWithLanesStatesAndLadder) {
   bool rst = false;
   for (auto seg : doc.select_nodes("//svg[@class='ladder']//g[@data-flags]")) rst = rst || std::string(seg.node().attribute("data-flags").value()) == "RST";
   EXPECT_TRUE(rst) << "the ladder shows the RST from the restarted server";
+  // The same segments on the timeline's clock: arrows between the lanes of the two ends of each connection.
+  std::set<std::string> on_axis;
+  for (auto seg : doc.select_nodes("//svg[@class='timeline']//g[@class='packets']/g[@data-flags]")) {
+    on_axis.insert(seg.node().attribute("data-flags").value());
+    EXPECT_FALSE(seg.node().child("title").empty()) << "exact time and endpoints in a tooltip";
+  }
+  for (const char* f : {"SYN", "SYN,ACK", "FIN,ACK", "RST"}) EXPECT_TRUE(on_axis.count(f)) << f << " not drawn on the timeline";
   // self-contained: nothing is fetched
   std::ifstream f(html_report());
   std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
