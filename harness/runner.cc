@@ -212,7 +212,13 @@ class ExperimentRun {
     }
     if (timeline_ && !interrupted_) capture();  // the states at the end (TIME-WAIT for the tracepoint)
     cleanup();
-    if (timeline_) result_.timeline = timeline_->finish();
+    if (timeline_) {
+      result_.timeline = timeline_->finish();
+      if (result_.isolation == "netns") {  // what this namespace saw: packets on its lo, sockets in its snapshots
+        for (const Packet& p : result_.packets) seen_connections_.insert(p.src + "|" + p.dst);
+        keep_own_connections(result_.timeline, seen_connections_);
+      }
+    }
     result_.duration = elapsed();
     reporter_.end(result_);
     return result_;
@@ -331,6 +337,9 @@ class ExperimentRun {
     for (int pid : ours) filter.pids.insert(pid);
     std::vector<SocketInfo> mine = filtered(all, filter);
     if (timeline_) timeline_->observe(mine, when);
+    for (const SocketInfo& s : mine) {
+      if (s.protocol == Protocol::kTcp) seen_connections_.insert(s.local() + "|" + s.peer());
+    }
     for (const SocketInfo& s : mine) {
       if (s.state == "LISTEN" && std::find(result_.listening_ports.begin(), result_.listening_ports.end(), s.local_port) ==
                                      result_.listening_ports.end()) {
@@ -973,6 +982,7 @@ class ExperimentRun {
   const Experiment& experiment_;
   const bool& interrupted_;
   Placeholders placeholders_;
+  std::set<std::string> seen_connections_;  // "local|peer" of every TCP socket this experiment's snapshots saw
   std::unique_ptr<SocketSource> source_;
   std::map<std::string, ProcState> processes_;
   std::map<std::string, std::vector<std::unique_ptr<RawTcp>>> tcp_;

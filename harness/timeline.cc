@@ -357,6 +357,20 @@ std::unique_ptr<TimelineRecorder> start_timeline(const std::set<std::uint16_t>& 
   return std::make_unique<TracepointRecorder>(instance, ports, start);
 }
 
+std::size_t keep_own_connections(Timeline& timeline, const std::set<std::string>& seen) {
+  auto foreign = [&](const Lane& l) {
+    return !seen.count(l.local + "|" + l.peer) && !seen.count(l.peer + "|" + l.local);
+  };
+  std::size_t before = timeline.lanes.size();
+  timeline.lanes.erase(std::remove_if(timeline.lanes.begin(), timeline.lanes.end(), foreign), timeline.lanes.end());
+  std::size_t left_out = before - timeline.lanes.size();
+  if (left_out) {
+    timeline.note += (timeline.note.empty() ? "" : "; ") + std::to_string(left_out) + " lane" + (left_out == 1 ? "" : "s") +
+                     " of another network namespace using the same port numbers left out";
+  }
+  return left_out;
+}
+
 std::string render_timeline(const Timeline& timeline, const std::vector<TimelineEvent>& events) {
   std::ostringstream out;
   out << "timeline — source: " << timeline.source << "\n";

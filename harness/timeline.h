@@ -55,6 +55,12 @@ std::unique_ptr<TimelineRecorder> start_timeline(const std::set<std::uint16_t>& 
 std::unique_ptr<TimelineRecorder> start_polling_timeline(std::chrono::steady_clock::time_point start,
                                                          const std::string& why);
 
+// The tracepoint sees the sockets of every network namespace: an experiment in a namespace of its own keeps the lanes
+// of sockets it saw there ("local|peer", either way round: from its packets on lo and its sock_diag snapshots,
+// listeners included) and leaves out the others (another namespace's, e.g. a parallel grading's, that happened to
+// use one of its port numbers), saying so in the note. Returns how many lanes it left out.
+std::size_t keep_own_connections(Timeline& timeline, const std::set<std::string>& seen);
+
 // Terminal rendering: one line per connection with its states and times, then states and harness events merged
 // in time order.
 struct TimelineEvent {

@@ -138,6 +138,36 @@ TEST(Timeline, RemovesInstancesLeftByAKilledSocklab) {
   rmdir(running.c_str());
 }
 
+// In its own namespace an experiment keeps the sockets it saw there (either direction of the 4-tuple; listeners as
+// its snapshots saw them); lanes from another namespace that used the same port number are left out, and the note
+// says so.
+TEST(Timeline, KeepsOnlyConnectionsSeenInItsOwnNamespace) {
+  auto lane = [](std::string role, std::string local, std::string peer) {
+    Lane l;
+    l.role = std::move(role);
+    l.local = std::move(local);
+    l.peer = std::move(peer);
+    l.states.push_back({0.1, "ESTAB", "tracepoint"});
+    return l;
+  };
+  Timeline t;
+  t.note = "exact";
+  t.lanes = {lane("listener", "*:8888", "*:*"), lane("listener", "127.0.0.1:8888", "*:*"),
+             lane("client side", "127.0.0.1:40000", "127.0.0.1:8888"), lane("server side", "127.0.0.1:8888", "127.0.0.1:40000"),
+             lane("client side", "127.0.0.1:40001", "127.0.0.1:8888")};
+  // Ours: the listener on *:8888 and the connection from 40000, seen once from the client's side (a packet).
+  // Another namespace's: a listener on 127.0.0.1:8888 and the connection from 40001.
+  std::set<std::string> seen{"*:8888|*:*", "127.0.0.1:40000|127.0.0.1:8888"};
+  EXPECT_EQ(keep_own_connections(t, seen), 2u);
+  ASSERT_EQ(t.lanes.size(), 3u);
+  EXPECT_EQ(t.lanes[0].local, "*:8888");
+  EXPECT_EQ(t.lanes[1].local, "127.0.0.1:40000");
+  EXPECT_EQ(t.lanes[2].local, "127.0.0.1:8888");
+  EXPECT_EQ(t.note, "exact; 2 lanes of another network namespace using the same port numbers left out");
+  EXPECT_EQ(keep_own_connections(t, seen), 0u);
+  EXPECT_EQ(t.note, "exact; 2 lanes of another network namespace using the same port numbers left out");
+}
+
 // The fallback records what it sees, roles from the listener's port, "gone" for vanished sockets, and says which
 // transient states it must have missed — it never invents them.
 TEST(Timeline, PollingFallbackRecordsChangesAndNamesWhatItMissed) {
