@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -147,7 +148,12 @@ class SandboxUser {
     auto deadline = Clock::now() + std::chrono::seconds(5);
     for (;;) {
       std::vector<pid_t> left = processes_of(uid_);
-      if (left.empty() || Clock::now() > deadline) break;
+      if (left.empty()) break;
+      if (Clock::now() > deadline) {
+        std::cerr << "socklab: warning: " << left.size() << " process(es) of sandbox uid " << uid_
+                  << " could not be killed within 5 s (first: pid " << left.front() << ")\n";
+        break;
+      }
       seen.insert(left.begin(), left.end());
       // kill(-1) as the uid itself reaches exactly the processes of that uid (and not the killer).
       pid_t killer = fork();
@@ -159,6 +165,7 @@ class SandboxUser {
       for (pid_t pid : left) waitpid(pid, nullptr, WNOHANG);  // ours to reap when we were their subreaper
       usleep(10'000);
     }
+    for (pid_t pid : seen) waitpid(pid, nullptr, WNOHANG);  // the last ones to die, if they were ours
     return seen.size();
   }
 
