@@ -74,8 +74,16 @@ void socket_table(std::ostream& out, const SnapshotRecord& s) {
   out << "</table>\n";
 }
 
+std::string lane_label(const Lane& l) {  // in characters, not bytes: "→" is one
+  std::string label = l.role + " " + l.local + " → " + l.peer;
+  return label.size() > 70 ? label.substr(0, 70) : label;
+}
+
 void timeline_svg(std::ostream& out, const ExperimentResult& r) {
-  const double left = 250, width = 780;
+  // The lane labels (11 px monospace, about 6.7 px a character) left of the time axis, never over it.
+  std::size_t longest = 0;
+  for (const Lane& l : r.timeline.lanes) longest = std::max(longest, lane_label(l).size() - 2);  // "→" is 3 bytes
+  const double left = std::max(250.0, 16 + 6.7 * static_cast<double>(longest)), width = std::max(600.0, 1030 - left);
   double end = std::max(r.duration, 0.001);
   for (const Lane& l : r.timeline.lanes) {
     for (const LaneState& s : l.states) end = std::max(end, s.at);
@@ -100,7 +108,7 @@ void timeline_svg(std::ostream& out, const ExperimentResult& r) {
     const Lane& l = r.timeline.lanes[i];
     int y = top + static_cast<int>(i) * lane_height;
     out << "<g class=\"lane\" data-role=\"" << esc(l.role) << "\" data-local=\"" << esc(l.local) << "\" data-peer=\"" << esc(l.peer) << "\">"
-        << "<text x=\"4\" y=\"" << y + 15 << "\">" << esc(l.role + " " + l.local + " → " + l.peer).substr(0, 60) << "</text>";
+        << "<text x=\"4\" y=\"" << y + 15 << "\">" << esc(lane_label(l)) << "</text>";
     for (std::size_t k = 0; k < l.states.size(); ++k) {
       const LaneState& s = l.states[k];
       if (s.state == "CLOSED" || s.state == "gone") continue;  // the lane ends there

@@ -78,15 +78,6 @@ class Lanes {
     return it == index_.end() ? nullptr : &lanes_[it->second];
   }
   std::vector<Lane>& all() { return lanes_; }
-  // A client's first SYN-SENT is reported before its port is chosen (sport=0): re-key that lane.
-  void rename(const std::string& old_local, const std::string& peer, const std::string& new_local) {
-    auto it = index_.find(old_local + "|" + peer);
-    if (it == index_.end()) return;
-    std::size_t i = it->second;
-    index_.erase(it);
-    lanes_[i].local = new_local;
-    index_[new_local + "|" + peer] = i;
-  }
 
  private:
   std::set<std::uint16_t> ports_;
@@ -190,9 +181,16 @@ class TracepointRecorder : public TimelineRecorder {
       std::string saddr = v6 ? "[" + m[7].str() + "]" : m[5].str(), daddr = v6 ? "[" + m[8].str() + "]" : m[6].str();
       std::string from = trace_state(m[9]), to = trace_state(m[10]);
       std::string local = endpoint(saddr, sport), peer = endpoint(daddr, dport);
-      if (from == "SYN-SENT" && sport != 0) lanes_.rename(endpoint(saddr, 0), peer, local);  // the port is known now
+      if (to == "SYN-SENT" && sport == 0) {  // a connect(), reported before its port is chosen: claimed below
+        connects_[peer].push_back(t);
+        continue;
+      }
       Lane& l = lanes_.lane(local, peer, static_cast<std::uint16_t>(sport), static_cast<std::uint16_t>(dport));
-      if (l.states.empty() && from != "CLOSED" && from != "LISTEN") l.states.push_back({t, from, "tracepoint"});
+      if (l.states.empty() && from == "SYN-SENT") {
+        l.states.push_back({connect_time(local, peer, t), from, "tracepoint"});
+      } else if (l.states.empty() && from != "CLOSED" && from != "LISTEN") {
+        l.states.push_back({t, from, "tracepoint"});
+      }
       if (l.role == "server side" && from == "LISTEN") l.states.push_back({t, "LISTEN (request)", "tracepoint"});
       l.states.push_back({t, to, "tracepoint"});
     }
@@ -242,6 +240,26 @@ class TracepointRecorder : public TimelineRecorder {
       }
     }
     return lost;
+  }
+
+  // When a client's SYN-SENT began. connect() reports CLOSE -> SYN-SENT before it chooses the local port (sport=0),
+  // so with several clients waiting at once (lab 3) the event does not say whose it was. Each is matched by time:
+  // the latest unclaimed connect() to that peer before sock_diag first saw this socket in SYN-SENT (with 5 ms for
+  // the snapshot itself), else the earliest unclaimed one; with none, the first event that names the port.
+  double connect_time(const std::string& local, const std::string& peer, double first_named) {
+    std::vector<double>& times = connects_[peer];  // in trace order; claimed ones removed
+    if (times.empty()) return first_named;
+    auto pick = times.begin();
+    for (const Observation& o : observations_) {
+      auto seen = o.tcp.find(local + "|" + peer);
+      if (seen == o.tcp.end() || seen->second.state != "SYN-SENT") continue;
+      auto after = std::upper_bound(times.begin(), times.end(), o.at + 0.005);
+      if (after != times.begin()) pick = std::prev(after);
+      break;
+    }
+    double at = *pick;
+    times.erase(pick);
+    return at;
   }
 
   // The kernel hands a closing connection over to a "timewait" mini-socket — in TIME-WAIT, or in FIN-WAIT-2 when
@@ -301,6 +319,7 @@ class TracepointRecorder : public TimelineRecorder {
     std::map<std::string, SocketInfo> tcp;  // "local|peer" -> the socket (listeners left out)
   };
   std::vector<Observation> observations_;
+  std::map<std::string, std::vector<double>> connects_;  // peer -> times of connect()s not yet matched to a port
 };
 
 // /sys/kernel/tracing, mounted if needed (root only).

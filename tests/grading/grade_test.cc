@@ -329,7 +329,11 @@ TEST(Gradescope, RunAutograderWritesResultsJson) {
                         (ag / "stdout.txt").string() + " 2>&1";
   ASSERT_EQ(system(command.c_str()), 0) << read_file(ag / "stdout.txt");
   auto results = nlohmann::json::parse(read_file(ag / "results" / "results.json"));
-  EXPECT_EQ(results["score"], 85);
+  std::string failed;
+  for (const auto& t : results["tests"]) {
+    if (t["status"] != "passed") failed += "\n  " + t["name"].get<std::string>() + ": " + t["output"].get<std::string>();
+  }
+  EXPECT_EQ(results["score"], 85) << "failed tests:" << failed << "\noutput: " << results["output"];
   EXPECT_TRUE(results["execution_time"].is_number());
   EXPECT_NE(results["output"].get<std::string>().find("build ok"), std::string::npos);
   ASSERT_FALSE(results["tests"].empty());

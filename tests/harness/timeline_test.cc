@@ -116,6 +116,27 @@ TEST(Timeline, RecordsAServerClosesFirstConnection) {
   EXPECT_TRUE(server_fin_wait2) << e["timeline"].dump(1);
 }
 
+// Lab 3: two clients wait at once, their SYNs dropped by the full accept queue, and get in at a retransmission about
+// a second later. connect() reports SYN-SENT before it has a port, so the timeline must tell the two apart: each
+// client's lane shows its own SYN-SENT stretch of about a second.
+TEST(Timeline, TellsApartClientsWaitingInSynSentAtOnce) {
+  auto e = run_json("experiments/lab3/01-backlog.xml");
+  if (e["timeline"]["source"].get<std::string>().rfind("tracepoint", 0) != 0) GTEST_SKIP() << "needs the tracepoint (root)";
+  int waited = 0;
+  for (const auto& lane : e["timeline"]["lanes"]) {
+    if (lane["role"] != "client side") continue;
+    const auto& states = lane["states"];
+    double syn_sent = -1, estab = -1;
+    for (const auto& st : states) {
+      if (st["state"] == "SYN-SENT" && syn_sent < 0) syn_sent = st["at_s"];
+      if (st["state"] == "ESTAB" && estab < 0) estab = st["at_s"];
+    }
+    EXPECT_GE(syn_sent, 0) << "every client lane starts in SYN-SENT: " << lane.dump();
+    if (estab - syn_sent > 0.8) ++waited;
+  }
+  EXPECT_EQ(waited, 2) << "two clients wait for a SYN retransmission: " << e["timeline"].dump(1);
+}
+
 // A socklab killed mid-run (SIGKILL, the OOM killer) cannot remove its instance: the next socklab that records a
 // timeline removes instances whose socklab has ended, and leaves a running one's alone.
 TEST(Timeline, RemovesInstancesLeftByAKilledSocklab) {
