@@ -127,10 +127,15 @@ void append_output(OutputStream& stream, const char* data, std::size_t n, std::s
     n = cap > stream.kept_bytes ? cap - stream.kept_bytes : 0;
     stream.truncated = true;
   }
+  if (n == 0) return;
   stream.kept_bytes += n;
+  // Only the new bytes can hold a line end: the partial line before them was searched already. (Searching it all
+  // again for every read made a program printing megabytes without a newline cost seconds of CPU.)
+  std::size_t searched = stream.partial.size();
   stream.partial.append(data, n);
   std::size_t start = 0;
-  for (std::size_t newline; (newline = stream.partial.find('\n', start)) != std::string::npos; start = newline + 1) {
+  for (std::size_t newline; (newline = stream.partial.find('\n', std::max(start, searched))) != std::string::npos;
+       start = newline + 1) {
     std::size_t end = newline;
     if (end > start && stream.partial[end - 1] == '\r') --end;
     stream.lines.emplace_back(stream.partial, start, end - start);
@@ -329,6 +334,29 @@ class BoostLauncher : public Launcher {
 
 std::unique_ptr<Launcher> make_boost_launcher(EventLoop& loop) { return std::make_unique<BoostLauncher>(loop); }
 
+std::optional<std::string> read_to_end(int fd) {
+  std::string text;
+  char buffer[4096];
+  for (;;) {
+    ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n > 0) {
+      text.append(buffer, static_cast<std::size_t>(n));
+    } else if (n == 0) {
+      return text;
+    } else if (errno != EINTR) {
+      return std::nullopt;
+    }
+  }
+}
+
+std::string read_proc_file(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::optional<std::string> text = read_to_end(fd);
+  close(fd);
+  return text.value_or("");
+}
+
 void become_subreaper() { prctl(PR_SET_CHILD_SUBREAPER, 1); }
 
 int kill_stray_children(const std::vector<pid_t>& keep) {
@@ -341,8 +369,7 @@ int kill_stray_children(const std::vector<pid_t>& keep) {
     while (dirent* entry = readdir(proc)) {
       pid_t pid = static_cast<pid_t>(atoi(entry->d_name));
       if (pid <= 0 || std::find(keep.begin(), keep.end(), pid) != keep.end()) continue;
-      std::ifstream stat("/proc/" + std::string(entry->d_name) + "/stat");
-      std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+      std::string text = read_proc_file("/proc/" + std::string(entry->d_name) + "/stat");
       std::size_t paren = text.rfind(')');
       if (paren == std::string::npos) continue;
       char state = 0;

@@ -76,8 +76,7 @@ struct ProcStat {
 };
 
 std::optional<ProcStat> proc_stat(int pid) {
-  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  std::string text = read_proc_file("/proc/" + std::to_string(pid) + "/stat");
   std::size_t paren = text.rfind(')');
   if (paren == std::string::npos) return std::nullopt;
   ProcStat s;

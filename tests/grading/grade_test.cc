@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "child.h"
 
@@ -23,7 +24,9 @@ const std::string kSource = SOCKLAB_SOURCE_DIR;
 
 std::string read_file(const fs::path& p) {
   std::ifstream f(p);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::ostringstream text;  // operator<< catches a read error (ESRCH from a /proc file of a process that just ended)
+  text << f.rdbuf();
+  return text.str();
 }
 
 // A fresh submission directory with the given files (name -> contents).
@@ -172,18 +175,23 @@ TEST(Grade, AForkBombIsContained) {
   EXPECT_EQ(g.report["score"], 0) << failed_checks(g.report);
 }
 
-// 100 MB on stdout before it even listens: the output is read (no pipe deadlock), counted and kept only up to
-// the cap; the program is not ready in time, and the verdict says so. Grading ends normally.
+// 100 MB on stdout before it even listens: the output is read as fast as it comes (no pty or pipe deadlock),
+// counted, and kept only up to the cap, which the report says; a program that then works gets its points. (Deadlines
+// scaled: on a loaded machine 100 MB through a pty can take longer than the 5 s a server has to become ready.)
 TEST(Grade, HundredMegabytesOfOutputAreReadCappedAndReported) {
   Graded g = grade(2, fork_submission("chatty", fork_server_with(
       "  static char junk[1 << 20]; memset(junk, 'x', sizeof junk);\n"
-      "  for (int i = 0; i < 100; i++) fwrite(junk, 1, sizeof junk, stdout);\n  fflush(stdout);")));
+      "  for (int i = 0; i < 100; i++) fwrite(junk, 1, sizeof junk, stdout);\n  fflush(stdout);")),
+      {"--time-scale", "5"});
   EXPECT_EQ(g.exit_code, 0) << g.text;
-  EXPECT_EQ(g.report["score"], 0);
-  EXPECT_NE(failed_checks(g.report).find("did not become ready: expected a LISTEN socket"), std::string::npos);
+  EXPECT_EQ(g.report["score"], 100) << failed_checks(g.report);
   bool truncated = false;
   for (const auto& e : g.report["experiments"]) {
-    for (const auto& p : e["processes"]) truncated = truncated || (p["truncated"] && p["stdout_bytes"].get<long>() > 8l << 20);
+    for (const auto& p : e["processes"]) {
+      if (p["program"] != "fork_server") continue;
+      EXPECT_GE(p["stdout_bytes"].get<long>(), 100l << 20) << "every byte counted";
+      truncated = truncated || p["truncated"].get<bool>();
+    }
   }
   EXPECT_TRUE(truncated) << "the report should say the output was cut";
 }

@@ -1,10 +1,13 @@
 // Process control with real child processes: output however large, stubborn and forking children, exit
 // statuses, and the promise that nothing survives.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 #include <fstream>
@@ -167,4 +170,27 @@ TEST_F(ProcessTest, RefusesAMissingProgramClearly) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/echo_server: No such file or directory"), std::string::npos) << e.what();
   }
+}
+
+// A process can end between open() and read() of its /proc file: read() then fails with ESRCH. The harness's reader
+// says "nothing" instead of throwing (std::ifstream through istreambuf_iterator throws there: a socklab once died of
+// it while sweeping strays under load).
+TEST(ProcFiles, AProcessEndingAfterOpenIsNotAnError) {
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    pause();
+    _exit(0);
+  }
+  std::string path = "/proc/" + std::to_string(child) + "/stat";
+  EXPECT_NE(read_proc_file(path).find("(harness_test)"), std::string::npos) << "a running process reads fine";
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  kill(child, SIGKILL);
+  ASSERT_EQ(waitpid(child, nullptr, 0), child);
+  errno = 0;
+  EXPECT_FALSE(read_to_end(fd).has_value());
+  EXPECT_EQ(errno, ESRCH) << std::strerror(errno);
+  close(fd);
+  EXPECT_EQ(read_proc_file(path), "") << "ended and reaped: no file";
 }

@@ -24,8 +24,12 @@ inline std::vector<ProcessInfo> children_of(pid_t parent) {
   while (dirent* entry = readdir(proc)) {
     pid_t pid = static_cast<pid_t>(atoi(entry->d_name));
     if (pid <= 0) continue;
+    // Through operator<< (which catches a read error) rather than istreambuf_iterator (which throws one): a process
+    // that ends between open() and read() makes read() fail with ESRCH.
     std::ifstream stat("/proc/" + std::string(entry->d_name) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    std::ostringstream read;
+    read << stat.rdbuf();
+    std::string text = read.str();
     std::size_t close_paren = text.rfind(')');  // the command name may contain spaces and parentheses
     if (close_paren == std::string::npos) continue;
     std::istringstream fields(text.substr(close_paren + 2));
