@@ -332,16 +332,25 @@ std::string tracefs_root(std::string& why) {
   return "";
 }
 
-// Instances left by a socklab that was killed (SIGKILL, OOM killer, power cut of a VM): named socklab-PID-N, removed
-// when PID no longer runs, so their ring buffers do not accumulate run after run.
+// Instances are named socklab-PIDNS-PID-N: PIDNS is the inode of our pid namespace, because tracefs may be shared
+// with containers whose pids we cannot see (and must not take for ended).
+std::string pid_namespace() {
+  struct stat st {};
+  return stat("/proc/self/ns/pid", &st) == 0 ? std::to_string(st.st_ino) : "0";
+}
+
+// Instances left by a socklab that was killed (SIGKILL, OOM killer, power cut of a VM) are removed once their PID,
+// in our pid namespace, no longer runs, so their ring buffers do not accumulate run after run.
 void remove_stale_instances(const std::string& root) {
   std::error_code ec;
+  std::string ours = "socklab-" + pid_namespace() + "-";
   for (const auto& entry : std::filesystem::directory_iterator(root + "/instances", ec)) {
     std::string name = entry.path().filename();
+    if (name.rfind(ours, 0) != 0) continue;
     unsigned long pid = 0;
     char dash = 0;
     int counter = 0;
-    if (std::sscanf(name.c_str(), "socklab-%lu%c%d", &pid, &dash, &counter) != 3 || dash != '-') continue;
+    if (std::sscanf(name.c_str() + ours.size(), "%lu%c%d", &pid, &dash, &counter) != 3 || dash != '-') continue;
     if (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) rmdir(entry.path().c_str());
   }
 }
@@ -358,7 +367,8 @@ std::unique_ptr<TimelineRecorder> start_timeline(const std::set<std::uint16_t>& 
   if (root.empty() || ports.empty()) return start_polling_timeline(start, ports.empty() ? "no ports to filter on" : why);
   remove_stale_instances(root);
   static int counter = 0;
-  std::string instance = root + "/instances/socklab-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
+  std::string instance = root + "/instances/socklab-" + pid_namespace() + "-" + std::to_string(getpid()) + "-" +
+                         std::to_string(counter++);
   if (mkdir(instance.c_str(), 0700) != 0) {
     return start_polling_timeline(start, std::string("cannot create a tracefs instance (") + std::strerror(errno) + ")");
   }

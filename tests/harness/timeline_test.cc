@@ -145,18 +145,20 @@ TEST(Timeline, RemovesInstancesLeftByAKilledSocklab) {
   ASSERT_GE(ended, 0);
   if (ended == 0) _exit(0);
   ASSERT_EQ(waitpid(ended, nullptr, 0), ended);
-  std::string stale = instances + "socklab-" + std::to_string(ended) + "-0";
-  std::string running = instances + "socklab-" + std::to_string(getpid()) + "-0";
-  if (mkdir(stale.c_str(), 0700) != 0 || mkdir(running.c_str(), 0700) != 0) {
-    rmdir(stale.c_str());
+  std::string stale = instances + testing_support::tracefs_instance_prefix(ended) + "0";
+  std::string running = instances + testing_support::tracefs_instance_prefix(getpid()) + "0";
+  // A pid we cannot see may run in another pid namespace (a container sharing tracefs): never taken for ended.
+  std::string other_namespace = instances + "socklab-1-" + std::to_string(ended) + "-0";
+  if (mkdir(stale.c_str(), 0700) != 0 || mkdir(running.c_str(), 0700) != 0 || mkdir(other_namespace.c_str(), 0700) != 0) {
+    for (const std::string& d : {stale, running, other_namespace}) rmdir(d.c_str());
     GTEST_SKIP() << "cannot create tracefs instances here (needs root and tracefs): " << std::strerror(errno);
   }
   run_json("experiments/lab1/03-session-end.xml");
   struct stat st;
   EXPECT_NE(stat(stale.c_str(), &st), 0) << stale << " (pid " << ended << " has ended) was not removed";
   EXPECT_EQ(stat(running.c_str(), &st), 0) << running << " belongs to a running process and was removed";
-  rmdir(stale.c_str());
-  rmdir(running.c_str());
+  EXPECT_EQ(stat(other_namespace.c_str(), &st), 0) << other_namespace << " belongs to another pid namespace and was removed";
+  for (const std::string& d : {stale, running, other_namespace}) rmdir(d.c_str());
 }
 
 // In its own namespace an experiment keeps the sockets it saw there (either direction of the 4-tuple; listeners as

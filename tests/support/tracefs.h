@@ -1,4 +1,4 @@
-// Test support: the tracefs instances a socklab process made (socklab-PID-N), to prove it removed them.
+// Test support: the tracefs instances a socklab process made, to prove it removed them.
 #pragma once
 
 #include <sys/types.h>
@@ -8,7 +8,10 @@
 
 namespace testing_support {
 
-// The instance directories named socklab-PID-* (empty when tracefs is not mounted or not readable).
+// socklab names its instances socklab-PIDNS-PID-N (PIDNS: the inode of its pid namespace, which it shares with
+// the test). The prefix for `pid`, "socklab-PIDNS-PID-".
+std::string tracefs_instance_prefix(pid_t pid);
+// The instance directories with that prefix (empty when tracefs is not mounted or not readable).
 std::vector<std::string> tracefs_instances_of(pid_t pid);
 
 }  // namespace testing_support
