@@ -22,6 +22,7 @@
 #include <sstream>
 
 #include "reports.h"
+#include "sandbox/text.h"
 
 namespace socklab::harness {
 
@@ -69,120 +70,6 @@ ResourceLimits build_limits() {
   return l;
 }
 
-// A grading's private directory, removed whole however grading ends. Under /tmp rather than $TMPDIR: the sandbox
-// uid must be able to reach it, and a private TMPDIR often is 0700.
-struct WorkDir {
-  WorkDir() {
-    char pattern[] = "/tmp/socklab-grade-XXXXXX";
-    if (!mkdtemp(pattern)) throw std::runtime_error(std::string("cannot create a work directory in /tmp: ") + std::strerror(errno));
-    path = pattern;
-  }
-  WorkDir(const WorkDir&) = delete;
-  WorkDir& operator=(const WorkDir&) = delete;
-  ~WorkDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path path;
-};
-
-// Processes (not zombies) whose real uid is `uid`.
-std::vector<pid_t> processes_of(int uid) {
-  std::vector<pid_t> found;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    pid_t pid = static_cast<pid_t>(std::atoi(entry.path().filename().c_str()));
-    if (pid <= 0) continue;
-    std::ifstream status(entry.path() / "status");
-    bool zombie = false;
-    int real_uid = -1;
-    for (std::string line; std::getline(status, line);) {
-      if (line.rfind("State:", 0) == 0) zombie = line.find('Z') != std::string::npos;
-      if (line.rfind("Uid:", 0) == 0) real_uid = std::atoi(line.c_str() + 4);
-    }
-    if (real_uid == uid && !zombie) found.push_back(pid);
-  }
-  return found;
-}
-
-// As root, student code (its build too) runs as an unprivileged user of its own, so RLIMIT_NPROC applies and it
-// cannot touch the instructor's files. Each grading holds its uid (64000-64999) alone: a uid is taken only with an
-// flock on /run/lock/socklab-uid-N (the kernel drops it when socklab ends, however it ends) and only when no process
-// runs as it, so concurrent gradings never share a process limit or can signal each other's programs. That makes
-// the sweeps safe: whatever runs as the uid after the build or at the end is this submission's, and is killed.
-class SandboxUser {
- public:
-  SandboxUser(int first, int last) {
-    if (getuid() != 0) return;
-    std::string dir = access("/run/lock", W_OK) == 0 ? "/run/lock" : "/tmp";
-    long count = static_cast<long>(last) - first + 1;
-    for (long i = 0; i < count && uid_ < 0; ++i) {
-      int uid = first + static_cast<int>((getpid() + i) % count);
-      int fd = open((dir + "/socklab-uid-" + std::to_string(uid)).c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-      if (fd < 0) continue;
-      if (flock(fd, LOCK_EX | LOCK_NB) == 0 && processes_of(uid).empty()) {
-        uid_ = uid;
-        lock_ = fd;
-      } else {
-        close(fd);
-      }
-    }
-    if (uid_ < 0) {
-      throw std::runtime_error("no free sandbox uid in " + std::to_string(first) + "-" + std::to_string(last) +
-                               " (each is held by another grading or used by a running process; see --sandbox-uids)");
-    }
-  }
-  SandboxUser(const SandboxUser&) = delete;
-  SandboxUser& operator=(const SandboxUser&) = delete;
-  ~SandboxUser() {
-    end_all();
-    if (lock_ >= 0) close(lock_);
-  }
-  int uid() const { return uid_; }
-
-  // Kills everything still running as the uid (a daemon the build started, anything that escaped its experiment's
-  // sweep) and waits until it is gone (at most 5 s). Returns how many processes were found.
-  std::size_t end_all() {
-    if (uid_ < 0) return 0;
-    std::set<pid_t> seen;
-    auto deadline = Clock::now() + std::chrono::seconds(5);
-    for (;;) {
-      std::vector<pid_t> left = processes_of(uid_);
-      if (left.empty()) break;
-      if (Clock::now() > deadline) {
-        std::cerr << "socklab: warning: " << left.size() << " process(es) of sandbox uid " << uid_
-                  << " could not be killed within 5 s (first: pid " << left.front() << ")\n";
-        break;
-      }
-      seen.insert(left.begin(), left.end());
-      // kill(-1) as the uid itself reaches exactly the processes of that uid (and not the killer).
-      pid_t killer = fork();
-      if (killer == 0) {
-        if (setgid(static_cast<gid_t>(uid_)) == 0 && setuid(static_cast<uid_t>(uid_)) == 0) kill(-1, SIGKILL);
-        _exit(0);
-      }
-      if (killer > 0) waitpid(killer, nullptr, 0);
-      for (pid_t pid : left) waitpid(pid, nullptr, WNOHANG);  // ours to reap when we were their subreaper
-      usleep(10'000);
-    }
-    for (pid_t pid : seen) waitpid(pid, nullptr, WNOHANG);  // the last ones to die, if they were ours
-    return seen.size();
-  }
-
- private:
-  int uid_ = -1;
-  int lock_ = -1;
-};
-
-void chown_tree(const fs::path& root, int uid) {
-  if (uid < 0) return;
-  lchown(root.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(uid));
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    lchown(it->path().c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(uid));
-  }
-}
-
 std::string tail_of(const std::string& text, std::size_t max_lines) {
   std::vector<std::string> lines;
   std::istringstream in(text);
@@ -209,8 +96,8 @@ struct Build {
 
 // Runs one build command (sh -c "... 2>&1") in dir with limits and a deadline.
 bool run_build_command(EventLoop& loop, Launcher& launcher, const std::string& command, const fs::path& dir,
-                       const std::map<std::string, std::string>& env, Clock::time_point deadline, int uid,
-                       std::string& log, bool& timed_out) {
+                       const std::map<std::string, std::string>& env, Clock::time_point deadline, std::string& log,
+                       bool& timed_out) {
   ProcessSpec spec;
   spec.name = "build";
   spec.path = "/bin/sh";
@@ -218,9 +105,6 @@ bool run_build_command(EventLoop& loop, Launcher& launcher, const std::string& c
   spec.working_dir = dir.string();
   spec.stdout_pty = false;
   spec.env = env;
-  spec.limits = build_limits();
-  spec.uid = uid;
-  spec.gid = uid;
   spec.output_cap = 4u << 20;
   log += "$ " + command + "\n";
   std::unique_ptr<Process> p;
@@ -245,9 +129,11 @@ bool run_build_command(EventLoop& loop, Launcher& launcher, const std::string& c
   return status->exited && status->code == 0;
 }
 
-Build build_submission(const GradeOptions& o, const fs::path& work, int uid) {
+// Runs in the sandbox's build launcher: no network, the limits for builds, the build directory as working directory.
+Build build_submission(const GradeOptions& o, const fs::path& work, sandbox::Sandbox& box) {
   EventLoop loop;
-  auto launcher = make_boost_launcher(loop);
+  auto plain = make_boost_launcher(loop);
+  auto launcher = box.build_launcher(loop, *plain);
   Build b;
   auto deadline = Clock::now() + o.build_timeout;
   std::map<std::string, std::string> env;
@@ -257,18 +143,17 @@ Build build_submission(const GradeOptions& o, const fs::path& work, int uid) {
     env["CXXFLAGS"] = "-O1" + sanitize;
     env["LDFLAGS"] = sanitize;
   }
-  env["HOME"] = work.string();  // some tools want a writable home
   bool timed_out = false, ok = true;
   auto has = [&](const char* f) { return fs::exists(work / f); };
   if (has("Makefile") || has("makefile") || has("GNUmakefile")) {
     b.method = "make";
-    ok = run_build_command(loop, *launcher, "make", work, env, deadline, uid, b.log, timed_out);
+    ok = run_build_command(loop, *launcher, "make", work, env, deadline, b.log, timed_out);
   } else if (has("CMakeLists.txt")) {
     b.method = "cmake";
     std::string flags = o.sanitize ? " -DCMAKE_C_FLAGS='" + sanitize + "' -DCMAKE_CXX_FLAGS='" + sanitize + "'" : "";
     ok = run_build_command(loop, *launcher, "cmake -S . -B build -DCMAKE_BUILD_TYPE=Release" + flags, work, env,
-                           deadline, uid, b.log, timed_out) &&
-         run_build_command(loop, *launcher, "cmake --build build -j 2", work, env, deadline, uid, b.log, timed_out);
+                           deadline, b.log, timed_out) &&
+         run_build_command(loop, *launcher, "cmake --build build -j 2", work, env, deadline, b.log, timed_out);
   } else {
     b.method = "cc/c++ per program";
     bool any = false;
@@ -286,7 +171,7 @@ Build build_submission(const GradeOptions& o, const fs::path& work, int uid) {
       }
       if (command.empty()) continue;
       any = true;
-      ok = run_build_command(loop, *launcher, command, work, env, deadline, uid, b.log, timed_out) && ok;
+      ok = run_build_command(loop, *launcher, command, work, env, deadline, b.log, timed_out) && ok;
     }
     if (!any) {
       b.status = "no sources";
@@ -309,26 +194,27 @@ GradeResult grade_submission(const GradeOptions& o, Reporter& live, const bool* 
   r.student = fs::path(o.submission).lexically_normal().filename().string();
   if (r.student.empty() || r.student == ".") r.student = fs::absolute(o.submission).lexically_normal().parent_path().filename().string();
 
-  // A private copy: the build and the programs never write into the submission itself. Declared first, so it is
-  // removed last: after the sandbox user's processes are gone.
-  WorkDir work_dir;
-  fs::path work = work_dir.path;
-  SandboxUser sandbox(o.sandbox_uid_first, o.sandbox_uid_last);
-  int uid = sandbox.uid();
-  r.sandbox_uid = uid;
-  std::error_code ec;
-  fs::copy(o.submission, work / "submission", fs::copy_options::recursive | fs::copy_options::skip_symlinks, ec);
-  fs::path src = work / "submission";
-  become_subreaper();  // before the build: a daemon it starts is reparented to us, not to init
-  chmod(work.c_str(), 0755);
-  chown_tree(src, uid);
-  r.sandbox = "rlimits (CPU 30 s, processes 128, files 256, file size 64 MiB" +
-              std::string(o.sanitize ? "" : ", address space 2 GiB") + ")" +
-              (uid >= 0 ? ", as unprivileged uid " + std::to_string(uid) : ", as the grader's own user") +
-              ", own process group, each experiment in its own network namespace when possible";
+  // The grading's sandbox: its own directory (the copy, /tmp, /dev/shm), uid, cgroup; bwrap around every command.
+  sandbox::SandboxOptions box_options;
+  box_options.enabled = o.sandbox;
+  box_options.private_mounts = o.private_mounts;
+  box_options.cgroup.memory_bytes = o.memory_bytes;
+  box_options.cgroup.pids = o.pids;
+  box_options.disk_bytes = o.disk_bytes;
+  box_options.copy.max_total_bytes = o.disk_bytes / 2;
+  box_options.uid_first = o.sandbox_uid_first;
+  box_options.uid_last = o.sandbox_uid_last;
+  box_options.program_limits = student_limits(o.sanitize);
+  box_options.build_limits = build_limits();
+  sandbox::Sandbox box(box_options);
+  r.sandbox_uid = box.uid();
+  become_subreaper();  // without the sandbox: a daemon the build starts is reparented to us, not to init
+  sandbox::CopyReport copied = box.copy_in(o.submission);
+  r.left_out = copied.left_out;
+  fs::path src = box.build_dir();
 
-  Build b = build_submission(o, src, uid);
-  r.leftovers_killed = sandbox.end_all();  // nothing the build started runs on into the experiments
+  Build b = build_submission(o, src, box);
+  r.leftovers_killed = box.end_all();  // nothing the build started runs on into the experiments
   r.build = b.status;
   r.build_method = b.method;
   r.build_log = tail_of(b.log, 40);
@@ -343,14 +229,12 @@ GradeResult grade_submission(const GradeOptions& o, Reporter& live, const bool* 
     RunOptions run;
     run.bin_dir = o.reference_bin_dir;
     run.time_scale = o.time_scale;
-    run.isolation = o.isolation;
+    // Sandboxed programs share the experiment's network namespace, so it must be one of the experiment's own.
+    run.isolation = o.sandbox && o.isolation == "auto" ? "netns" : o.isolation;
     run.verbose = o.verbose;
-    run.limits = student_limits(o.sanitize);
-    run.uid = uid;
-    run.gid = uid;
     for (const std::string& program : lab_programs(o.lab)) {
       std::string path = find_program(src, program);
-      r.programs[program] = path;
+      r.programs[program] = path.empty() ? "" : fs::path(path).lexically_relative(src).string();  // as handed in
       if (path.empty()) {
         run.missing[program] = "was not found in the submission (looked in ., build/, bin/ and build/bin/)";
       } else {
@@ -358,7 +242,8 @@ GradeResult grade_submission(const GradeOptions& o, Reporter& live, const bool* 
       }
     }
     EventLoop loop;
-    auto launcher = make_boost_launcher(loop);
+    auto plain = make_boost_launcher(loop);
+    auto launcher = box.program_launcher(loop, *plain);  // the student's programs sandboxed, reference ones as they are
     Runner runner(loop, *launcher, run, live);
     boost::asio::signal_set stop(loop.context(), SIGINT, SIGTERM);  // Ctrl-C: stop, clean up, report
     stop.async_wait([&](const boost::system::error_code& error, int) {
@@ -381,7 +266,10 @@ GradeResult grade_submission(const GradeOptions& o, Reporter& live, const bool* 
       }
     }
   }
-  r.leftovers_killed += sandbox.end_all();
+  // Every process of the student's is gone before this returns (and so before any report is written).
+  r.leftovers_killed += box.end_all();
+  r.confinement = box.confinement();
+  r.sandbox = r.confinement.sandbox;
   r.duration = std::chrono::duration<double>(Clock::now() - started).count();
   return r;
 }
@@ -393,20 +281,23 @@ static std::string left_running(const GradeResult& r) {
 
 void write_grade_text(std::ostream& out, const GradeResult& r, bool colour) {
   auto bold = [&](const std::string& s) { return colour ? "\033[1m" + s + "\033[0m" : s; };
-  out << "\n" << bold("socklab grade: lab " + std::to_string(r.lab) + ", submission " + r.student) << "\n";
+  out << "\n" << bold("socklab grade: lab " + std::to_string(r.lab) + ", submission " + terminal_safe(r.student)) << "\n";
+  out << "  confined: " << r.confinement.identity << "; " << r.confinement.cgroup << "\n";
+  for (const std::string& l : r.left_out) out << "  not copied: " << terminal_safe(l) << "\n";
   out << "  build: " << r.build << (r.build_method.empty() ? "" : " (" + r.build_method + ")") << "\n";
   if (r.build != "ok") {
     std::istringstream lines(r.build_log);
-    for (std::string l; std::getline(lines, l);) out << "    │ " << l << "\n";
+    for (std::string l; std::getline(lines, l);) out << "    │ " << terminal_safe(l) << "\n";
   }
   for (const auto& [program, path] : r.programs) {
-    out << "  " << program << ": " << (path.empty() ? "MISSING" : path.substr(path.find("/submission/") + 12)) << "\n";
+    out << "  " << program << ": " << (path.empty() ? "MISSING" : terminal_safe(path)) << "\n";
   }
   for (const auto& e : r.experiments) {
     out << "  " << std::setw(3) << e.points() << "/" << std::setw(3) << std::left << e.max_points() << std::right << "  "
         << e.title << "\n";
   }
-  for (const std::string& f : r.findings) out << "  sanitizer finding: " << f << "\n";
+  for (const std::string& f : r.findings) out << "  sanitizer finding: " << terminal_safe(f) << "\n";
+  if (r.confinement.oom_kills) out << "  " << sandbox::text::oom(r.confinement.oom_kills, r.confinement.memory_limit) << "\n";
   if (r.leftovers_killed) out << "  " << left_running(r) << "\n";
   out << bold("  score: " + std::to_string(r.score()) + "/" + std::to_string(r.max_score())) << "  ("
       << std::fixed << std::setprecision(1) << r.duration << " s)\n";
@@ -417,7 +308,11 @@ void write_grade_json(std::ostream& out, const GradeResult& r) {
                    {"max_score", r.max_score()}, {"build", r.build}, {"build_method", r.build_method},
                    {"build_log", r.build_log}, {"sandbox", r.sandbox}, {"duration_s", r.duration},
                    {"interrupted", r.interrupted}, {"programs", r.programs}, {"findings", r.findings},
-                   {"sandbox_uid", r.sandbox_uid}, {"leftovers_killed", r.leftovers_killed}};
+                   {"sandbox_uid", r.sandbox_uid}, {"leftovers_killed", r.leftovers_killed}, {"left_out", r.left_out}};
+  const sandbox::Confinement& conf = r.confinement;
+  j["confinement"] = {{"sandbox", conf.sandbox}, {"identity", conf.identity}, {"cgroup", conf.cgroup}, {"disk", conf.disk},
+                      {"network", conf.network}, {"memory_limit_bytes", conf.memory_limit},
+                      {"peak_memory_bytes", conf.peak_memory}, {"oom_kills", conf.oom_kills}};
   j["checks"] = nlohmann::json::array();
   for (const auto& e : r.experiments) {
     for (const auto& c : e.checks) {
@@ -447,6 +342,8 @@ void write_gradescope(std::ostream& out, const GradeResult& r) {
     if (path.empty()) summary += "\n" + program + " was not found in your submission.";
   }
   for (const std::string& f : r.findings) summary += "\nSanitizer finding (a memory or undefined-behaviour bug): " + f;
+  for (const std::string& l : r.left_out) summary += "\nNot copied from your submission: " + l;
+  if (r.confinement.oom_kills) summary += "\n" + sandbox::text::oom(r.confinement.oom_kills, r.confinement.memory_limit);
   if (r.leftovers_killed) summary += "\n" + left_running(r);
   j["output"] = summary;
   j["visibility"] = "visible";
@@ -490,14 +387,8 @@ bool write_gradebook(const std::vector<std::string>& json_files, std::ostream& c
       if (c["max_points"].get<int>() > 0 && seen.insert(key).second) columns.push_back(key);
     }
   }
-  auto field = [](const std::string& s) {
-    if (s.find_first_of(",\"\n") == std::string::npos) return s;
-    std::string q = "\"";
-    for (char ch : s) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-    return q + "\"";
-  };
   csv << "student,lab,score,max_score,build,duration_s";
-  for (const auto& c : columns) csv << "," << field(c);
+  for (const auto& c : columns) csv << "," << csv_cell(c);
   csv << "\n";
   std::sort(reports.begin(), reports.end(), [](auto& a, auto& b) { return a["student"] < b["student"]; });
   for (const auto& r : reports) {
@@ -505,8 +396,8 @@ bool write_gradebook(const std::vector<std::string>& json_files, std::ostream& c
     for (const auto& c : r["checks"]) points[c["experiment"].get<std::string>() + "/" + c["name"].get<std::string>()] = c["points"];
     std::ostringstream duration;
     duration << std::fixed << std::setprecision(1) << r["duration_s"].get<double>();
-    csv << field(r["student"]) << "," << r["lab"].get<int>() << "," << r["score"].get<int>() << ","
-        << r["max_score"].get<int>() << "," << field(r["build"]) << "," << duration.str();
+    csv << csv_cell(r["student"]) << "," << r["lab"].get<int>() << "," << r["score"].get<int>() << ","
+        << r["max_score"].get<int>() << "," << csv_cell(r["build"]) << "," << duration.str();
     for (const auto& c : columns) csv << "," << (points.count(c) ? std::to_string(points[c]) : "0");
     csv << "\n";
   }

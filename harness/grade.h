@@ -12,6 +12,7 @@
 #include "process.h"
 #include "results.h"
 #include "runner.h"
+#include "sandbox/sandbox.h"
 
 namespace socklab::harness {
 
@@ -30,6 +31,11 @@ struct GradeOptions {
   bool verbose = false;
   // As root, student code runs as a uid from this range that no other grading holds and no process uses.
   int sandbox_uid_first = 64000, sandbox_uid_last = 64999;
+  bool sandbox = true;            // false: --no-sandbox (rlimits, the uid and the cgroup only)
+  bool private_mounts = false;    // socklab runs in a mount namespace of its own (the disk cap is a tmpfs)
+  std::uint64_t memory_bytes = 1ull << 30;  // --memory: the whole grading's process tree, tmpfs included
+  unsigned pids = 128;                      // --pids
+  std::uint64_t disk_bytes = 256ull << 20;  // --disk: build directory, /tmp and /dev/shm together
 };
 
 struct GradeResult {
@@ -40,7 +46,9 @@ struct GradeResult {
   std::string build_log;         // its tail
   std::map<std::string, std::string> programs;  // program -> path in the submission, or "" when missing
   std::vector<ExperimentResult> experiments;
-  std::string sandbox;           // how student code was confined
+  std::string sandbox;           // how student code was confined (one line; `confinement` has the parts)
+  sandbox::Confinement confinement;
+  std::vector<std::string> left_out;  // files of the submission that were not copied, and why
   std::vector<std::string> findings;  // AddressSanitizer / UBSan reports seen on the programs' stderr
   int sandbox_uid = -1;          // the unprivileged uid student code ran as (root only), held by this grading alone
   std::size_t leftovers_killed = 0;  // processes found running as that uid after the build or at the end, killed
@@ -52,7 +60,7 @@ struct GradeResult {
   bool graded() const { return build == "ok" || build == "no sources"; }
 };
 
-// Builds the submission in a private copy and runs lab `lab`'s graded experiments against it. `live` gets the
+// Builds the submission in a private copy (in the sandbox: see sandbox/sandbox.h) and runs lab `lab`'s graded experiments against it. `live` gets the
 // experiments' events as they happen (text for a person, or nothing). Never throws for a bad submission: every
 // problem ends up in the result.
 GradeResult grade_submission(const GradeOptions& options, Reporter& live, const bool* interrupted = nullptr);

@@ -4,6 +4,7 @@
 #include <net/if.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -43,7 +44,39 @@ bool bring_loopback_up(std::string& why_not) {
   return ok;
 }
 
+bool enter_own_user_namespace(int extra_flags, std::string& why_not) {
+  uid_t uid = getuid();
+  gid_t gid = getgid();
+  if (unshare(CLONE_NEWUSER | extra_flags) != 0) {
+    why_not = std::string("unshare(CLONE_NEWUSER): ") + std::strerror(errno);
+    return false;
+  }
+  in_own_user_namespace = true;
+  write_file("/proc/self/setgroups", "deny");
+  if (!write_file("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1") ||
+      !write_file("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1")) {
+    why_not = std::string("writing uid_map/gid_map: ") + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+bool enter_private_mount_namespace(std::string& why_not) {
+  if (unshare(CLONE_NEWNS) != 0) {
+    if (errno != EPERM || in_own_user_namespace) {
+      why_not = std::string("unshare(CLONE_NEWNS): ") + std::strerror(errno);
+      return false;
+    }
+    if (!enter_own_user_namespace(CLONE_NEWNS, why_not)) return false;
+  }
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    why_not = std::string("making mounts private: ") + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
 
 bool enter_new_network_namespace(std::string& why_not) {
   if (unshare(CLONE_NEWNET) != 0) {
@@ -52,19 +85,7 @@ bool enter_new_network_namespace(std::string& why_not) {
       return false;
     }
     // Not root: a user namespace of our own makes us root there, allowed to create network namespaces.
-    uid_t uid = getuid();
-    gid_t gid = getgid();
-    if (unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0) {
-      why_not = std::string("unshare(CLONE_NEWUSER|CLONE_NEWNET): ") + std::strerror(errno);
-      return false;
-    }
-    in_own_user_namespace = true;
-    write_file("/proc/self/setgroups", "deny");
-    if (!write_file("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1") ||
-        !write_file("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1")) {
-      why_not = std::string("writing uid_map/gid_map: ") + std::strerror(errno);
-      return false;
-    }
+    if (!enter_own_user_namespace(CLONE_NEWNET, why_not)) return false;
   }
   return bring_loopback_up(why_not);
 }

@@ -11,6 +11,11 @@ namespace socklab::harness {
 // CLONE_NEWNET. Returns false, with the reason in why_not, where the platform does not allow it.
 bool enter_new_network_namespace(std::string& why_not);
 
+// For `socklab grade`: moves socklab into a mount namespace of its own (as root; otherwise into a user namespace of
+// its own with one, where it is root), with every mount private, so what the grading mounts (its tmpfs) is seen by
+// nobody else and vanishes with socklab however it ends. Called once, by the command, before anything else runs.
+bool enter_private_mount_namespace(std::string& why_not);
+
 // Writes a net.* sysctl of the current namespace ("net.ipv4.tcp_syncookies", "0"); false + why_not on failure.
 bool set_sysctl(const std::string& name, const std::string& value, std::string& why_not);
 

@@ -14,6 +14,7 @@
 
 #include "experiment.h"
 #include "grade.h"
+#include "isolation.h"
 #include "html.h"
 #include "watch.h"
 #include "process.h"
@@ -36,6 +37,21 @@ std::string default_experiments_dir() {
   if (std::filesystem::is_directory("experiments")) return "experiments";
   auto guess = executable_dir() / ".." / ".." / "experiments";
   return std::filesystem::is_directory(guess) ? guess.lexically_normal().string() : "experiments";
+}
+
+// "512M", "1G", "1048576": bytes (K, M, G, T are powers of 1024); nullopt if it is not such a size.
+std::optional<std::uint64_t> parse_size(const std::string& text) {
+  std::size_t used = 0;
+  unsigned long long value = 0;
+  try {
+    value = std::stoull(text, &used);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  std::string unit = text.substr(used);
+  int shift = unit.empty() ? 0 : unit == "K" || unit == "k" ? 10 : unit == "M" ? 20 : unit == "G" ? 30 : unit == "T" ? 40 : -1;
+  if (shift < 0 || text[0] == '-' || value > (~0ull >> shift)) return std::nullopt;
+  return static_cast<std::uint64_t>(value) << shift;
 }
 
 // Opens --out FILE (when given); false, after saying why, if it cannot be written.
@@ -252,6 +268,9 @@ int command_grade_batch(const GradeOptions& base, const std::string& root, int j
                    "--out", out_dir + "/" + name + ".json", "--time-scale", std::to_string(base.time_scale),
                    "--experiments", base.experiments_dir, "--reference-bin-dir", base.reference_bin_dir};
       if (base.sanitize) spec.args.push_back("--sanitize");
+      if (!base.sandbox) spec.args.push_back("--no-sandbox");
+      spec.args.insert(spec.args.end(), {"--memory", std::to_string(base.memory_bytes), "--disk",
+                                         std::to_string(base.disk_bytes), "--pids", std::to_string(base.pids)});
       spec.args.push_back("--sandbox-uids");
       spec.args.push_back(std::to_string(base.sandbox_uid_first) + "-" + std::to_string(base.sandbox_uid_last));
       spec.stdout_pty = false;
@@ -387,9 +406,15 @@ int main(int argc, char* argv[]) {
   grade->add_option("--experiments", grading.experiments_dir, "the experiments directory (default: the project's)");
   grade->add_option("--reference-bin-dir", grading.reference_bin_dir, "the reference programs (default: socklab's directory)");
   grade->add_flag("--verbose", grading.verbose, "show every step");
-  std::string sandbox_uids;
+  std::string sandbox_uids, memory = "1G", disk = "256M";
   grade->add_option("--sandbox-uids", sandbox_uids,
                     "as root, run student code as a uid from FIRST-LAST that no other grading holds (default 64000-64999)");
+  bool no_sandbox = false;
+  grade->add_flag("--no-sandbox", no_sandbox,
+                  "run student code without bubblewrap (rlimits, uid and cgroup only): only for code you trust");
+  grade->add_option("--memory", memory, "memory for all of a student's processes together, tmpfs included (default 1G)");
+  grade->add_option("--pids", grading.pids, "processes (and threads) of a student's at once (default 128)")->check(CLI::Range(8, 65536));
+  grade->add_option("--disk", disk, "build directory, /tmp and /dev/shm together (default 256M)");
 
   WatchOptions watching;
   std::vector<int> watch_ports, watch_pids;
@@ -452,12 +477,25 @@ int main(int argc, char* argv[]) {
         grading.sandbox_uid_first = static_cast<int>(first);
         grading.sandbox_uid_last = static_cast<int>(last);
       }
+      grading.sandbox = !no_sandbox;
+      for (auto [text, name, target] : {std::tuple{&memory, "--memory", &grading.memory_bytes}, std::tuple{&disk, "--disk", &grading.disk_bytes}}) {
+        auto bytes = parse_size(*text);
+        if (!bytes || *bytes < (16ull << 20)) {
+          std::cerr << "socklab: bad " << name << " \"" << *text << "\" (a size of at least 16M, such as 512M or 2G)\n";
+          return 2;
+        }
+        *target = *bytes;
+      }
       if (batch_root.empty() == grade_submission_dir.empty()) {
         std::cerr << "socklab: grade needs either a SUBMISSION directory or --batch ROOT\n";
         return 2;
       }
       if (!batch_root.empty()) return command_grade_batch(grading, batch_root, jobs, out_dir, csv_path);
       grading.submission = grade_submission_dir;
+      // The grading's own mounts (its tmpfs) stay private to this process and vanish with it.
+      std::string why_not;
+      grading.private_mounts = enter_private_mount_namespace(why_not);
+      if (!grading.private_mounts) std::cerr << "socklab: note: no mount namespace of its own (" << why_not << "): the disk is not capped\n";
       return command_grade(grading, grade_format, grade_out);
     }
   } catch (const std::exception& e) {

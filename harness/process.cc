@@ -88,35 +88,53 @@ std::string OutputStream::tail(std::size_t max_lines) const {
 
 namespace {
 
-// Runs in the child between fork() and exec(): only async-signal-safe calls.
+// Runs in the child between fork() and exec(): only async-signal-safe calls. A step that fails fails the start with
+// its errno (a limit silently missing would leave untrusted code unconfined).
 struct ChildSetup {
   ResourceLimits limits;
   int uid = -1, gid = -1;
+  const std::vector<std::string>* cgroup_procs = nullptr;  // owned by the spec, alive until the start returns
+  const std::vector<int>* keep_fds = nullptr;
 
-  static void limit(int resource, unsigned long value) {
-    if (value == 0) return;
+  static bool limit(int resource, unsigned long value) {
+    if (value == 0) return true;
     rlimit r{value, value};
-    setrlimit(resource, &r);
+    return setrlimit(resource, &r) == 0;
   }
 
+  static bp::error_code failed() { return bp::error_code(errno, bp::system_category()); }
+
   bp::error_code on_exec_setup(bp::posix::default_launcher&, const bp::filesystem::path&, const char* const*) {
-    setpgid(0, 0);                     // its own process group: the harness ends the whole group
-    limit(RLIMIT_CPU, limits.cpu_seconds);
-    limit(RLIMIT_AS, limits.address_space);
-    limit(RLIMIT_NPROC, limits.processes);
-    limit(RLIMIT_NOFILE, limits.open_files);
-    limit(RLIMIT_FSIZE, limits.file_size);
-    if (gid >= 0) {
-      if (setgroups(0, nullptr) != 0 || setgid(static_cast<gid_t>(gid)) != 0) return bp::error_code(errno, bp::system_category());
+    // A session of its own (and so a process group the harness ends whole), without a controlling terminal: nothing
+    // it starts can open /dev/tty and type into the terminal socklab runs in (TIOCSTI).
+    if (setsid() < 0) return failed();
+    for (const std::string& procs : *cgroup_procs) {  // "0": the writing process itself; before it drops root
+      int fd = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0) return failed();
+      bool ok = write(fd, "0", 1) == 1;
+      close(fd);
+      if (!ok) return failed();
     }
-    if (uid >= 0 && setuid(static_cast<uid_t>(uid)) != 0) return bp::error_code(errno, bp::system_category());
-    prctl(PR_SET_PDEATHSIG, SIGKILL);  // if the harness itself is killed, take the child along
+    if (!limit(RLIMIT_CPU, limits.cpu_seconds) || !limit(RLIMIT_AS, limits.address_space) ||
+        !limit(RLIMIT_NPROC, limits.processes) || !limit(RLIMIT_NOFILE, limits.open_files) ||
+        !limit(RLIMIT_FSIZE, limits.file_size)) {
+      return failed();
+    }
+    if (gid >= 0) {
+      if (setgroups(0, nullptr) != 0 || setgid(static_cast<gid_t>(gid)) != 0) return failed();
+    }
+    if (uid >= 0 && setuid(static_cast<uid_t>(uid)) != 0) return failed();
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return failed();  // if the harness itself is killed, take the child along
     for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGCHLD, SIGQUIT}) signal(sig, SIG_DFL);  // SIG_IGN survives exec
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    // Boost.Process 1.81 does not close inherited descriptors: make sure none but 0-2 reach the program.
-    syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
+    // Boost.Process 1.81 does not close inherited descriptors: make sure none but 0-2 (and those asked for) reach
+    // the program.
+    if (syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0) return failed();
+    for (int fd : *keep_fds) {
+      if (fcntl(fd, F_SETFD, 0) != 0) return failed();
+    }
     return {};
   }
 };
@@ -163,7 +181,7 @@ class BoostProcess : public Process {
       out_fd = pty_slave;
     }
     std::vector<std::string> env;
-    for (char** e = environ; *e; ++e) {
+    for (char** e = environ; spec.inherit_env && *e; ++e) {
       std::string entry = *e;
       if (!spec.env.count(entry.substr(0, entry.find('=')))) env.push_back(entry);
     }
@@ -176,17 +194,16 @@ class BoostProcess : public Process {
       process_.emplace(bp::posix::default_launcher()(loop.context(), ec, spec.path, spec.args,
                                                      bp::process_stdio{in_, out_fd, err_},
                                                      bp::process_environment(env), bp::process_start_dir(dir),
-                                                     ChildSetup{spec.limits, spec.uid, spec.gid}));
+                                                     ChildSetup{spec.limits, spec.uid, spec.gid, &spec_.cgroup_procs, &spec_.keep_fds}));
     } else {
       process_.emplace(bp::posix::default_launcher()(loop.context(), ec, spec.path, spec.args,
                                                      bp::process_stdio{in_, out_pipe_, err_},
                                                      bp::process_environment(env), bp::process_start_dir(dir),
-                                                     ChildSetup{spec.limits, spec.uid, spec.gid}));
+                                                     ChildSetup{spec.limits, spec.uid, spec.gid, &spec_.cgroup_procs, &spec_.keep_fds}));
     }
     if (pty_slave >= 0) close(pty_slave);  // the child has its copy; EOF comes when all copies are closed
     if (ec) throw std::runtime_error("cannot start " + spec.path + ": " + ec.message());
     pid_ = process_->id();
-    setpgid(pid_, pid_);  // also from here, so the group exists before we may signal it (may fail: fine)
     process_->async_wait([this](bp::error_code, int) {
       status_ = ExitStatus::from_wait_status(process_->native_exit_code());
     });

@@ -73,12 +73,15 @@ struct ProcessSpec {
   std::string name;                 // the experiment's id for it, e.g. "server"
   std::string path;                 // executable
   std::vector<std::string> args;
-  std::map<std::string, std::string> env;  // added to the harness's environment
+  std::map<std::string, std::string> env;  // added to the harness's environment (or all of it: inherit_env false)
+  bool inherit_env = true;
   std::string working_dir;          // empty: the harness's
   bool stdout_pty = true;           // false: a plain pipe
   std::size_t output_cap = 8u << 20;
   ResourceLimits limits;
   int uid = -1, gid = -1;           // run as this user (only when the harness is root); -1: as the harness
+  std::vector<std::string> cgroup_procs;  // cgroup.procs files the child joins before it drops privileges
+  std::vector<int> keep_fds;        // descriptors (>= 3) the program inherits; every other one is closed
 };
 
 class Process {

@@ -11,7 +11,7 @@ namespace {
 std::string indent(const std::string& text, const std::string& prefix) {
   std::string out;
   std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);) out += prefix + line + "\n";
+  for (std::string line; std::getline(lines, line);) out += prefix + terminal_safe(line) + "\n";
   return out;
 }
 
@@ -37,9 +37,9 @@ class TextReporter : public Reporter {
   void step(const StepRecord& s) override {
     steps_.push_back(s);
     if (!s.ok) {
-      out_ << "   " << paint("33", "! " + s.text) << "\n";
+      out_ << "   " << paint("33", "! " + terminal_safe(s.text)) << "\n";
     } else if (verbose_) {
-      out_ << paint("2", "   ▸ " + s.text + "  [" + fixed(s.at) + "]") << "\n";
+      out_ << paint("2", "   ▸ " + terminal_safe(s.text) + "  [" + fixed(s.at) + "]") << "\n";
     }
     out_.flush();
   }
@@ -49,11 +49,11 @@ class TextReporter : public Reporter {
     if (c.status == CheckResult::Status::kPassed) {
       out_ << "   " << paint("32", "✔ " + c.name) << points << "\n";
     } else if (c.status == CheckResult::Status::kNotRun) {
-      out_ << "   " << paint("33", "– " + c.name) << points << paint("2", "  " + c.actual.substr(0, c.actual.find('\n'))) << "\n";
+      out_ << "   " << paint("33", "– " + c.name) << points << paint("2", "  " + terminal_safe(c.actual.substr(0, c.actual.find('\n')))) << "\n";
     } else {
       out_ << "   " << paint("31", "✘ " + c.name) << points << paint("2", "  " + file_ + ":" + std::to_string(c.line)) << "\n";
-      out_ << "      expected: " << c.expected << "\n";
-      out_ << "      but was:  " << c.actual << "\n";
+      out_ << "      expected: " << terminal_safe(c.expected) << "\n";
+      out_ << "      but was:  " << terminal_safe(c.actual) << "\n";
       if (!c.hint.empty()) out_ << "      " << paint("36", "hint: " + c.hint) << "\n";
       if (!c.detail.empty()) out_ << indent(c.detail, "      │ ");
       if (!verbose_ && !steps_.empty()) {  // what led there, as CS144's tests list the steps before a failure
@@ -61,7 +61,7 @@ class TextReporter : public Reporter {
         std::size_t first = steps_.size() > 6 ? steps_.size() - 6 : 0;
         if (first > 0) out_ << "        …\n";
         for (std::size_t i = first; i < steps_.size(); ++i) {
-          out_ << "        " << file_ << ":" << steps_[i].line << "  " << steps_[i].text << "  [" << fixed(steps_[i].at) << "]\n";
+          out_ << "        " << file_ << ":" << steps_[i].line << "  " << terminal_safe(steps_[i].text) << "  [" << fixed(steps_[i].at) << "]\n";
         }
       }
     }
@@ -82,7 +82,7 @@ class TextReporter : public Reporter {
   void end(const ExperimentResult& r) override {
     if (!r.error.empty()) {
       std::string first = r.error.substr(0, r.error.find('\n'));
-      out_ << "   " << paint("31", "stopped: " + first) << "\n";
+      out_ << "   " << paint("31", "stopped: " + terminal_safe(first)) << "\n";
       if (first.size() < r.error.size()) out_ << indent(r.error.substr(first.size() + 1), "      │ ");
     }
     for (const std::string& note : r.notes) out_ << paint("2", "   note: " + note) << "\n";
@@ -236,6 +236,58 @@ nlohmann::json experiment_json(const ExperimentResult& r) {
                               {"sanitizer_reports", p.sanitizer_reports}});
   }
   return j;
+}
+
+std::string terminal_safe(const std::string& text) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  auto escape_byte = [&](unsigned char b) {
+    out += "\\x";
+    out += hex[b >> 4];
+    out += hex[b & 15];
+  };
+  for (std::size_t i = 0; i < text.size();) {
+    auto b = static_cast<unsigned char>(text[i]);
+    if (b == '\n' || b == '\t' || (b >= 0x20 && b < 0x7f)) {
+      out += static_cast<char>(b);
+      ++i;
+      continue;
+    }
+    if (b < 0x80) {  // C0 controls and DEL
+      escape_byte(b);
+      ++i;
+      continue;
+    }
+    // A UTF-8 sequence: its length from the lead byte, every continuation byte 10xxxxxx, no overlong 2-byte form.
+    std::size_t n = b >= 0xf0 && b < 0xf5 ? 4 : b >= 0xe0 ? 3 : b >= 0xc2 && b < 0xe0 ? 2 : 0;
+    bool valid = n > 0 && i + n <= text.size();
+    for (std::size_t k = 1; valid && k < n; ++k) valid = (static_cast<unsigned char>(text[i + k]) & 0xc0) == 0x80;
+    if (!valid) {
+      escape_byte(b);
+      ++i;
+      continue;
+    }
+    if (n == 2 && b == 0xc2 && static_cast<unsigned char>(text[i + 1]) < 0xa0) {  // U+0080..U+009F: C1 controls
+      out += "\\u00";
+      unsigned char c = static_cast<unsigned char>(text[i + 1]);
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out.append(text, i, n);
+    }
+    i += n;
+  }
+  return out;
+}
+
+std::string csv_cell(const std::string& text) {
+  std::string cell = text;
+  if (!cell.empty() && std::string("=+-@\t\r").find(cell.front()) != std::string::npos) cell = "'" + cell;
+  if (cell.find_first_of(",\"\n\r") == std::string::npos) return cell;
+  std::string quoted = "\"";
+  for (char ch : cell) quoted += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return quoted + "\"";
 }
 
 std::string xml_escape(const std::string& text) {

@@ -21,6 +21,15 @@ nlohmann::json experiment_json(const ExperimentResult& r);
 // Text made safe for XML and HTML: & < > " escaped, control characters (not allowed in XML 1.0) replaced by '?'.
 std::string xml_escape(const std::string& text);
 
+// Text from programs made safe to print on a terminal: control characters other than newline and tab (ESC, BEL,
+// backspace, carriage return, the C1 controls) and bytes that are not UTF-8 are shown escaped (\x1b, \u009b), so
+// output cannot clear the screen, move the cursor, hide text or fake a line of socklab's.
+std::string terminal_safe(const std::string& text);
+
+// A CSV cell: quoted when needed, and a cell that a spreadsheet would take for a formula (=, +, -, @, tab, CR first)
+// neutralised with a leading apostrophe, as OWASP recommends against CSV injection.
+std::string csv_cell(const std::string& text);
+
 // Sends every event to several reporters (live text on the terminal plus a JSON file, for instance).
 class TeeReporter : public Reporter {
  public:

@@ -353,9 +353,15 @@ class ExperimentRun {
     if (it == processes_.end()) return false;
     int leader = it->second.process->pid();
     for (const SocketOwner& o : s.owners) {
-      if (o.pid == leader) return true;
-      auto st = proc_stat(o.pid);
-      if (st && st->pgrp == leader) return true;  // a child of a fork server, still in its group
+      // It, or a process it started (a child of a fork server): follow the parents up (a sandboxed program's group
+      // is led by the sandbox's pid 1, not by the program, so its group says nothing).
+      int pid = o.pid;
+      for (int depth = 0; pid > 1 && depth < 64; ++depth) {
+        if (pid == leader) return true;
+        auto st = proc_stat(pid);
+        if (!st) break;
+        pid = st->ppid;
+      }
     }
     return false;
   }

@@ -13,8 +13,10 @@ set -euo pipefail
 #   nlohmann-json3-dev    the JSON report
 #   libbenchmark-dev      the snapshot-cost benchmark
 #   tcpdump               reads back the .pcap files socklab writes (a test does; students can too)
+#   bubblewrap            the sandbox of `socklab grade` (Flatpak's): namespaces, read-only binds, no terminal
+#   python3               runs Python hand-ins (and their syntax check at build time)
 packages=(g++ cmake make libgtest-dev iproute2 libboost1.81-dev libpugixml-dev libcli11-dev nlohmann-json3-dev
-  libbenchmark-dev tcpdump)
+  libbenchmark-dev tcpdump bubblewrap python3)
 
 missing=()
 if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -203,30 +203,35 @@ TEST(Grade, AProgramThatExitsAtOnceScoresZeroWithAClearVerdict) {
   EXPECT_NE(failed_checks(g.report).find("server has exited (exit 0)"), std::string::npos) << failed_checks(g.report);
 }
 
-// A Makefile that starts a daemon (its own session: out of every process group socklab kills): it is killed when
-// the build ends, before any experiment, and the report says so; nothing is left behind.
+// A Makefile that starts a daemon (its own session: out of every process group socklab kills). In the sandbox it
+// dies with the build's pid namespace the moment make ends; without the sandbox (--no-sandbox, as root) the sweep of
+// the sandbox uid kills it after the build, before any experiment, and the report says so. Nothing is left behind.
 TEST(Grade, ADaemonStartedByTheBuildIsKilledAndReported) {
   if (getuid() != 0) GTEST_SKIP() << "only as root does student code run as a uid of its own";
   auto dir = submission("daemon", {{"fork_server.c", student_c("fork_server")}, {"echo_server.c", student_c("echo_server")},
                                    {"Makefile", "fork_server: fork_server.c\n"
                                                 "\tsetsid sleep 600 </dev/null >/dev/null 2>&1 &\n"
                                                 "\tcc -O2 -o fork_server fork_server.c\n"}});
-  Graded g = grade(2, dir);  // checks that nothing runs as the sandbox uid afterwards
-  EXPECT_EQ(g.exit_code, 0) << g.text;
-  EXPECT_EQ(g.report["score"], 100) << failed_checks(g.report) << g.report["build_log"];
-  EXPECT_EQ(g.report["leftovers_killed"], 1);
-  EXPECT_NE(g.text.find("1 process was left running (started in the background by the build"), std::string::npos) << g.text;
+  Graded sandboxed = grade(2, dir);  // checks that nothing runs as the sandbox uid afterwards
+  EXPECT_EQ(sandboxed.exit_code, 0) << sandboxed.text;
+  EXPECT_EQ(sandboxed.report["score"], 100) << failed_checks(sandboxed.report) << sandboxed.report["build_log"];
+  EXPECT_EQ(sandboxed.report["leftovers_killed"], 0) << "the sandbox ended it with the build";
+  Graded plain = grade(2, dir, {"--no-sandbox"});
+  EXPECT_EQ(plain.exit_code, 0) << plain.text;
+  EXPECT_EQ(plain.report["score"], 100) << failed_checks(plain.report) << plain.report["build_log"];
+  EXPECT_EQ(plain.report["leftovers_killed"], 1);
+  EXPECT_NE(plain.text.find("1 process was left running (started in the background by the build"), std::string::npos) << plain.text;
 }
 
-// Concurrent gradings never share a sandbox uid: each holds an flock on /run/lock/socklab-uid-N. In a range of
+// Concurrent gradings never share a sandbox uid: each holds an flock on /run/socklab/uids/N. In a range of
 // two (uids no other test uses) with one held, grading takes the other; with both held, it refuses with a clear
 // message and exit 2.
 TEST(Grade, GradingsNeverShareASandboxUser) {
   if (getuid() != 0) GTEST_SKIP() << "only as root does student code run as a uid of its own";
-  std::string lock_dir = access("/run/lock", W_OK) == 0 ? "/run/lock" : "/tmp";
   std::vector<int> held;
+  fs::create_directories("/run/socklab/uids");
   auto hold = [&](int uid) {
-    int fd = open((lock_dir + "/socklab-uid-" + std::to_string(uid)).c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+    int fd = open(("/run/socklab/uids/" + std::to_string(uid)).c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
     ASSERT_GE(fd, 0);
     ASSERT_EQ(flock(fd, LOCK_EX | LOCK_NB), 0) << "uid " << uid << " is held by someone else";
     held.push_back(fd);
