@@ -115,6 +115,7 @@ std::optional<CgroupPlacement> place_cgroup(const std::string& fs_root, const st
       return std::nullopt;
     }
     std::string parent = (fs::path(fs_root) / path->substr(1)).lexically_normal().string();
+    if (parent.size() > 1 && parent.back() == '/') parent.pop_back();
     auto available = words(harness::read_proc_file(parent + "/cgroup.controllers"));
     for (const char* c : {"memory", "pids"}) {
       if (!available.count(c)) {
@@ -132,7 +133,9 @@ std::optional<CgroupPlacement> place_cgroup(const std::string& fs_root, const st
       why_not = std::string("no cgroup v2 and no v1 ") + controller + " hierarchy under " + fs_root;
       return std::nullopt;
     }
-    placement.parents.push_back((dir / path->substr(1)).lexically_normal().string());
+    std::string parent = (dir / path->substr(1)).lexically_normal().string();
+    if (parent.size() > 1 && parent.back() == '/') parent.pop_back();
+    placement.parents.push_back(parent);
   }
   return placement;
 }

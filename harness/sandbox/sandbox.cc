@@ -414,7 +414,8 @@ class SandboxedProcess : public Process {
       loop_.poll();
       if (program_ > 0) {
         std::error_code ec;
-        if (fs::read_symlink("/proc/" + std::to_string(program_) + "/exe", ec).string() != bwrap) return;
+        std::string exe = fs::read_symlink("/proc/" + std::to_string(program_) + "/exe", ec).string();
+        if (!ec && exe != bwrap) return;  // exec'd: the program runs
       } else {
         auto processes = all_processes();
         for (const ProcEntry& p : processes) {
@@ -433,9 +434,11 @@ class SandboxedProcess : public Process {
       if (monitor_->exit_status()) break;
       std::this_thread::sleep_for(std::chrono::microseconds(500));
     }
+    // bwrap ended before the program was seen running: either it could not start it (its message is on stderr),
+    // or the program ran and ended at once.
     loop_.run_until([&] { return monitor_->exit_status().has_value() && monitor_->err().closed; },
-                    Clock::now() + std::chrono::milliseconds(program_ > 0 ? 0 : 500));
-    if (program_ <= 0 && monitor_->exit_status()) {
+                    Clock::now() + std::chrono::milliseconds(500));
+    if (monitor_->exit_status()) {
       for (const std::string& line : monitor_->err().lines) {
         if (line.rfind("bwrap: ", 0) == 0) throw std::runtime_error(text::start_failed(line));
       }
@@ -488,9 +491,8 @@ Sandbox::Sandbox(const SandboxOptions& options) : state_(std::make_unique<State>
   std::string self = read_proc_file("/proc/self/cgroup");
   Cgroup::remove_stale("/sys/fs/cgroup", self);
   try {
-    s.cgroup.emplace(Cgroup::create("/sys/fs/cgroup", self,
-                                    "socklab-" + std::to_string(getpid()) + "-" + fs::path(s.workspace->dir).filename().string().substr(6),
-                                    options.cgroup));
+    std::string suffix = s.workspace->dir.substr(s.workspace->dir.rfind('-') + 1);  // grade-PID-XXXXXX
+    s.cgroup.emplace(Cgroup::create("/sys/fs/cgroup", self, "socklab-" + std::to_string(getpid()) + "-" + suffix, options.cgroup));
   } catch (const std::exception& e) {
     s.cgroup_why_not = e.what();
   }
