@@ -19,11 +19,13 @@ test: all
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 120
 
 # Snapshot cost of the harness's capture paths, what recording a timeline costs, how fast program output is taken
-# in (Google Benchmark).
+# in, what the grading sandbox costs a program start (Google Benchmark), and batch grading with and without it.
 bench: all
 	$(BUILD)/bin/socklab_bench
 	$(BUILD)/bin/timeline_bench
 	$(BUILD)/bin/output_bench
+	$(BUILD)/bin/sandbox_bench
+	bench/grade_batch.sh
 
 # Build and run one lab's experiments with the socklab harness (text report); TIMELINE=1 adds each experiment's
 # TCP state timeline and packet ladder; HTML=1 also writes build/labN-report.html and the packets as build/labN-pcap/.

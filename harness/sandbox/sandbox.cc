@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -41,19 +42,23 @@ struct ProcEntry {
   pid_t pid = 0, ppid = 0;
 };
 
+std::optional<ProcEntry> process_entry(pid_t pid) {
+  std::string stat = read_proc_file("/proc/" + std::to_string(pid) + "/stat");
+  std::size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return std::nullopt;
+  char state = 0;
+  pid_t ppid = 0;
+  std::istringstream(stat.substr(paren + 2)) >> state >> ppid;
+  return ProcEntry{pid, ppid};
+}
+
 std::vector<ProcEntry> all_processes() {
   std::vector<ProcEntry> out;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator("/proc", ec)) {
     pid_t pid = static_cast<pid_t>(std::atoi(entry.path().filename().c_str()));
     if (pid <= 0) continue;
-    std::string stat = read_proc_file(entry.path().string() + "/stat");
-    std::size_t paren = stat.rfind(')');
-    if (paren == std::string::npos) continue;
-    char state = 0;
-    pid_t ppid = 0;
-    std::istringstream(stat.substr(paren + 2)) >> state >> ppid;
-    out.push_back({pid, ppid});
+    if (auto e = process_entry(pid)) out.push_back(*e);
   }
   return out;
 }
@@ -70,6 +75,7 @@ pid_t innermost_pid(pid_t pid) {
 }
 
 int pidfd_open(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
+constexpr int kPidfdIdType = 3;  // P_PIDFD for waitid(2) (Linux 5.4), not in every libc's headers
 
 bool pid_running(pid_t pid) { return kill(pid, 0) == 0 || errno == EPERM; }
 
@@ -401,6 +407,11 @@ class SandboxedProcess : public Process {
     if (init_fd_ >= 0) {  // until pid 1 is gone, and so every process of the sandbox
       pollfd p{init_fd_, POLLIN, 0};
       poll(&p, 1, 5000);
+      // Its parent, the monitor, is gone: as a subreaper (socklab grade is one) we inherited it, and reap it here,
+      // or its zombie would count against the sandbox's process limits until socklab ends. (By pidfd: never
+      // another child that got the same pid.)
+      siginfo_t info{};
+      waitid(static_cast<idtype_t>(kPidfdIdType), static_cast<id_t>(init_fd_), &info, WEXITED | WNOHANG);
     }
   }
 
@@ -417,7 +428,16 @@ class SandboxedProcess : public Process {
         std::string exe = fs::read_symlink("/proc/" + std::to_string(program_) + "/exe", ec).string();
         if (!ec && exe != bwrap) return;  // exec'd: the program runs
       } else {
-        auto processes = all_processes();
+        // Usually each is the next pid after its parent (clone, then fork, at once): look there first, and walk
+        // all of /proc only when another process took that pid.
+        std::vector<ProcEntry> processes;
+        for (pid_t guess : {init_ > 0 ? init_ + 1 : monitor + 1, monitor + 2}) {
+          if (auto e = process_entry(guess)) processes.push_back(*e);
+        }
+        bool found = std::any_of(processes.begin(), processes.end(), [&](const ProcEntry& p) {
+          return init_ > 0 ? p.ppid == init_ : p.ppid == monitor;
+        });
+        if (!found) processes = all_processes();
         for (const ProcEntry& p : processes) {
           if (p.ppid == monitor && init_ <= 0) {
             init_ = p.pid;
