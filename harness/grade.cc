@@ -206,6 +206,9 @@ GradeResult grade_submission(const GradeOptions& o, Reporter& live, const bool* 
   box_options.uid_last = o.sandbox_uid_last;
   box_options.program_limits = student_limits(o.sanitize);
   box_options.build_limits = build_limits();
+  std::error_code self_error;
+  box_options.hidden = {o.reference_bin_dir, o.experiments_dir,
+                        fs::read_symlink("/proc/self/exe", self_error).parent_path().string()};
   sandbox::Sandbox box(box_options);
   r.sandbox_uid = box.uid();
   become_subreaper();  // without the sandbox: a daemon the build starts is reparented to us, not to init

@@ -6,7 +6,7 @@ namespace socklab::sandbox {
 
 namespace fs = std::filesystem;
 
-HostLayout HostLayout::probe() {
+HostLayout HostLayout::probe(const std::vector<std::string>& hide) {
   HostLayout host;
   std::error_code ec;
   host.directories.push_back("/usr");
@@ -23,6 +23,12 @@ HostLayout HostLayout::probe() {
                             "/etc/services", "/etc/protocols", "/etc/passwd", "/etc/group", "/etc/python3",
                             "/etc/python3.11", "/etc/python3.12", "/etc/python3.13"}) {
     if (fs::exists(entry, ec)) host.etc_entries.push_back(entry);
+  }
+  for (const std::string& dir : hide) {
+    std::string real = fs::weakly_canonical(dir, ec).string();
+    for (const std::string& bound : host.directories) {
+      if (!ec && real.rfind(bound + "/", 0) == 0 && fs::is_directory(real, ec)) host.hidden.push_back(real);
+    }
   }
   return host;
 }
@@ -46,6 +52,7 @@ std::vector<std::string> bwrap_arguments(const HostLayout& host, const WritableP
   for (const std::string& dir : host.directories) a.insert(a.end(), {"--ro-bind", dir, dir});
   for (const auto& [target, path] : host.symlinks) a.insert(a.end(), {"--symlink", target, path});
   for (const std::string& entry : host.etc_entries) a.insert(a.end(), {"--ro-bind", entry, entry});
+  for (const std::string& dir : host.hidden) a.insert(a.end(), {"--tmpfs", dir, "--remount-ro", dir});
   a.insert(a.end(), {"--proc", "/proc", "--dev", "/dev"});
   if (places.work_fd >= 0) a.insert(a.end(), {"--bind-fd", std::to_string(places.work_fd), kWorkDir});
   if (places.tmp_fd >= 0) {

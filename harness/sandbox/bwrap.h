@@ -15,7 +15,11 @@ struct HostLayout {
   std::vector<std::pair<std::string, std::string>> symlinks;  // {target, path}: /bin -> usr/bin
   std::vector<std::string> directories;                       // bound read-only at the same path
   std::vector<std::string> etc_entries;                       // /etc/... that exist here
-  static HostLayout probe();                                   // looks at this machine
+  // Directories inside those that student code must not see (socklab itself, the reference programs and the
+  // experiments, if installed under /usr): covered by an empty read-only tmpfs.
+  std::vector<std::string> hidden;
+  // Looks at this machine; `hide` lists the directories to cover when they lie in what is bound.
+  static HostLayout probe(const std::vector<std::string>& hide = {});
 };
 
 // The writable places, as descriptors socklab opened (O_PATH) on the grading's own directories: bound by descriptor,

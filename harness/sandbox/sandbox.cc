@@ -504,7 +504,7 @@ Sandbox::Sandbox(const SandboxOptions& options) : state_(std::make_unique<State>
     if (!version) throw std::runtime_error(text::cannot_sandbox(why_not));
     s.version = *version;
     s.bwrap = find_bwrap();
-    s.host = HostLayout::probe();
+    s.host = HostLayout::probe(options.hidden);
   }
   if (host_root()) s.user.emplace(options.uid_first, options.uid_last);
   s.workspace.emplace(options.disk_bytes, options.private_mounts, s.uid());

@@ -30,6 +30,7 @@ struct SandboxOptions {
   CopyLimits copy;
   int uid_first = 64000, uid_last = 64999;  // as root: the pool of sandbox uids
   harness::ResourceLimits program_limits, build_limits;
+  std::vector<std::string> hidden;  // socklab's own directories: never visible inside, even when under /usr
 };
 
 // How the grading was confined, as the report says it.

@@ -99,6 +99,7 @@ TEST(SandboxBwrap, ArgumentsConfineTheCommand) {
   host.directories = {"/usr"};
   host.symlinks = {{"usr/bin", "/bin"}};
   host.etc_entries = {"/etc/hosts"};
+  host.hidden = {"/usr/local/lib/socklab"};
   sandbox::WritablePlaces places;
   places.work_fd = 7;
   places.tmp_fd = 8;
@@ -121,6 +122,8 @@ TEST(SandboxBwrap, ArgumentsConfineTheCommand) {
   EXPECT_TRUE(has({"--ro-bind", "/usr", "/usr"}));
   EXPECT_TRUE(has({"--symlink", "usr/bin", "/bin"}));
   EXPECT_TRUE(has({"--ro-bind", "/etc/hosts", "/etc/hosts"}));
+  EXPECT_TRUE(has({"--tmpfs", "/usr/local/lib/socklab", "--remount-ro", "/usr/local/lib/socklab"}))
+      << "socklab installed under /usr stays out of sight";
   EXPECT_TRUE(has({"--bind-fd", "7", "/work"}));
   EXPECT_TRUE(has({"--bind-fd", "8", "/tmp"}));
   EXPECT_TRUE(has({"--bind-fd", "9", "/dev/shm"}));
@@ -135,6 +138,13 @@ TEST(SandboxBwrap, ArgumentsConfineTheCommand) {
   command.network = sandbox::Network::kShared;
   a = sandbox::bwrap_arguments(host, places, command);
   EXPECT_TRUE(has({"--share-net"})) << "programs share the experiment's network namespace";
+}
+
+// Only directories inside what is bound need covering; the build tree elsewhere is simply not there.
+TEST(SandboxBwrap, HidesSocklabWhereItLiesUnderUsr) {
+  fs::path outside = scratch("bin");
+  auto host = sandbox::HostLayout::probe({"/usr/lib", outside.string(), "/usr/no-such-dir"});
+  EXPECT_EQ(host.hidden, (std::vector<std::string>{"/usr/lib"}));
 }
 
 // Where the group goes: under socklab's own group, per controller on v1, in the unified tree on v2; a v2 tree
