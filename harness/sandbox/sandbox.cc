@@ -38,29 +38,30 @@ namespace {
 
 // --- small /proc helpers ------------------------------------------------------------------------------------------
 
-struct ProcEntry {
-  pid_t pid = 0, ppid = 0;
-};
-
-std::optional<ProcEntry> process_entry(pid_t pid) {
-  std::string stat = read_proc_file("/proc/" + std::to_string(pid) + "/stat");
-  std::size_t paren = stat.rfind(')');
-  if (paren == std::string::npos) return std::nullopt;
-  char state = 0;
-  pid_t ppid = 0;
-  std::istringstream(stat.substr(paren + 2)) >> state >> ppid;
-  return ProcEntry{pid, ppid};
-}
-
-std::vector<ProcEntry> all_processes() {
-  std::vector<ProcEntry> out;
+// The children of a process: from /proc/PID/task/PID/children where the kernel has it (CONFIG_PROC_CHILDREN),
+// else by walking /proc for processes whose parent it is.
+std::vector<pid_t> children_of(pid_t parent) {
+  static const bool kernel_lists_children = access("/proc/self/task", R_OK) == 0 &&
+                                            access(("/proc/self/task/" + std::to_string(getpid()) + "/children").c_str(), R_OK) == 0;
+  std::vector<pid_t> children;
+  if (kernel_lists_children) {
+    std::istringstream in(read_proc_file("/proc/" + std::to_string(parent) + "/task/" + std::to_string(parent) + "/children"));
+    for (pid_t pid; in >> pid;) children.push_back(pid);
+    return children;
+  }
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator("/proc", ec)) {
     pid_t pid = static_cast<pid_t>(std::atoi(entry.path().filename().c_str()));
     if (pid <= 0) continue;
-    if (auto e = process_entry(pid)) out.push_back(*e);
+    std::string stat = read_proc_file(entry.path().string() + "/stat");
+    std::size_t paren = stat.rfind(')');
+    if (paren == std::string::npos) continue;
+    char state = 0;
+    pid_t ppid = 0;
+    std::istringstream(stat.substr(paren + 2)) >> state >> ppid;
+    if (ppid == parent) children.push_back(pid);
   }
-  return out;
+  return children;
 }
 
 // The process's pid in the innermost pid namespace it is in (the last NSpid field).
@@ -428,26 +429,18 @@ class SandboxedProcess : public Process {
         std::string exe = fs::read_symlink("/proc/" + std::to_string(program_) + "/exe", ec).string();
         if (!ec && exe != bwrap) return;  // exec'd: the program runs
       } else {
-        // Usually each is the next pid after its parent (clone, then fork, at once): look there first, and walk
-        // all of /proc only when another process took that pid.
-        std::vector<ProcEntry> processes;
-        for (pid_t guess : {init_ > 0 ? init_ + 1 : monitor + 1, monitor + 2}) {
-          if (auto e = process_entry(guess)) processes.push_back(*e);
-        }
-        bool found = std::any_of(processes.begin(), processes.end(), [&](const ProcEntry& p) {
-          return init_ > 0 ? p.ppid == init_ : p.ppid == monitor;
-        });
-        if (!found) processes = all_processes();
-        for (const ProcEntry& p : processes) {
-          if (p.ppid == monitor && init_ <= 0) {
-            init_ = p.pid;
+        if (init_ <= 0) {
+          for (pid_t child : children_of(monitor)) {
+            init_ = child;
             init_fd_ = pidfd_open(init_);
           }
         }
-        for (const ProcEntry& p : processes) {
-          if (init_ > 0 && p.ppid == init_ && innermost_pid(p.pid) == 2) {
-            program_ = p.pid;
-            program_fd_ = pidfd_open(program_);
+        if (init_ > 0) {
+          for (pid_t child : children_of(init_)) {
+            if (innermost_pid(child) == 2) {
+              program_ = child;
+              program_fd_ = pidfd_open(program_);
+            }
           }
         }
       }

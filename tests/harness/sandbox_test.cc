@@ -320,12 +320,17 @@ TEST(SandboxedProcess, EndingItEndsEverythingItStarted) {
   auto pid_ns = [&](pid_t pid) { return fs::read_symlink("/proc/" + std::to_string(pid) + "/ns/pid", ec).string(); };
   std::string sandbox_ns = pid_ns(program);
   std::vector<pid_t> sleepers;  // the program's two, in its pid namespace (other tests may run sleeps of their own)
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    pid_t pid = std::atoi(entry.path().filename().c_str());
-    if (pid <= 0) continue;
-    std::ifstream stat(entry.path() / "stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), {});
-    if (text.find("(sleep)") != std::string::npos && pid_ns(pid) == sandbox_ns) sleepers.push_back(pid);
+  auto deadline = harness::Clock::now() + 10s;  // until both have exec'd sleep: kernel state, looked at every 5 ms
+  while (sleepers.size() != 2 && harness::Clock::now() < deadline) {
+    sleepers.clear();
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+      pid_t pid = std::atoi(entry.path().filename().c_str());
+      if (pid <= 0) continue;
+      std::ifstream stat(entry.path() / "stat");
+      std::string text((std::istreambuf_iterator<char>(stat)), {});
+      if (text.find("(sleep)") != std::string::npos && pid_ns(pid) == sandbox_ns) sleepers.push_back(pid);
+    }
+    if (sleepers.size() != 2) std::this_thread::sleep_for(5ms);
   }
   ASSERT_EQ(sleepers.size(), 2u);
   p->terminate_group(100ms);
