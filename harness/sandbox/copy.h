@@ -19,7 +19,7 @@ struct CopyLimits {
 struct CopyReport {
   std::size_t files = 0;
   std::uint64_t bytes = 0;
-  std::vector<std::string> left_out;  // "big.bin: 2 GiB, over the 16 MiB limit per file"
+  std::vector<std::string> left_out;  // what was not copied and why: "big.bin: 2 GiB, over the 16 MiB limit per file"
 };
 
 // Copies the tree at `from` into the existing directory `to`, files owned by uid/gid (-1: unchanged) and private

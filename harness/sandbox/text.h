@@ -9,17 +9,17 @@
 namespace socklab::sandbox::text {
 
 inline std::string over_file_limit(std::uint64_t size, std::uint64_t limit) {
-  return format_bytes(size) + ", over the " + format_bytes(limit) + " limit per file: not copied";
+  return format_bytes(size) + ", over the " + format_bytes(limit) + " limit per file";
 }
 inline std::string over_total_limit(std::uint64_t limit) {
-  return "the submission's files together pass " + format_bytes(limit) + ": not copied";
+  return "the submission's files together would pass " + format_bytes(limit);
 }
 inline std::string too_many_files(std::size_t limit) {
-  return "more than " + std::to_string(limit) + " files: this and the rest were not copied";
+  return "more than " + std::to_string(limit) + " files: this one and all after it";
 }
-inline std::string too_deep(int limit) { return "directories nested deeper than " + std::to_string(limit) + ": not copied"; }
-inline std::string symlink_left_out() { return "a symbolic link: not copied (links are never followed)"; }
-inline std::string special_file_left_out() { return "not a regular file or directory: not copied"; }
+inline std::string too_deep(int limit) { return "directories nested deeper than " + std::to_string(limit); }
+inline std::string symlink_left_out() { return "a symbolic link (links are never followed)"; }
+inline std::string special_file_left_out() { return "not a regular file or directory"; }
 
 inline std::string cannot_sandbox(const std::string& why) {
   return "cannot confine student code: " + why +

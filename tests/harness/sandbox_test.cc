@@ -61,9 +61,9 @@ TEST(SandboxCopy, LeavesOutLinksSpecialAndHugeFilesAndSaysSo) {
   EXPECT_FALSE(fs::exists(to / "shadow"));
   EXPECT_FALSE(fs::exists(to / "pipe"));
   EXPECT_FALSE(fs::exists(to / "giant.bin"));
-  EXPECT_TRUE(contains(r.left_out, "shadow: a symbolic link: not copied (links are never followed)")) << joined(r.left_out);
-  EXPECT_TRUE(contains(r.left_out, "pipe: not a regular file or directory: not copied")) << joined(r.left_out);
-  EXPECT_TRUE(contains(r.left_out, "giant.bin: 2 GiB, over the 16 MiB limit per file: not copied")) << joined(r.left_out);
+  EXPECT_TRUE(contains(r.left_out, "shadow: a symbolic link (links are never followed)")) << joined(r.left_out);
+  EXPECT_TRUE(contains(r.left_out, "pipe: not a regular file or directory")) << joined(r.left_out);
+  EXPECT_TRUE(contains(r.left_out, "giant.bin: 2 GiB, over the 16 MiB limit per file")) << joined(r.left_out);
   EXPECT_EQ(fs::status(to / "src").permissions() & fs::perms::all, fs::perms::owner_all);
   EXPECT_NE(fs::status(to / "run.sh").permissions() & fs::perms::owner_exec, fs::perms::none) << "executable kept";
   EXPECT_EQ(fs::status(to / "echo_server.c").permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
@@ -79,7 +79,7 @@ TEST(SandboxCopy, StopsAtTheLimitsItIsGiven) {
   limits.max_depth = 2;
   sandbox::CopyReport r = sandbox::copy_submission(from, to, limits, -1, -1);
   EXPECT_EQ(r.files, 5u);
-  EXPECT_TRUE(contains(r.left_out, "a/b/c/: directories nested deeper than 2: not copied")) << joined(r.left_out);
+  EXPECT_TRUE(contains(r.left_out, "a/b/c/: directories nested deeper than 2")) << joined(r.left_out);
   EXPECT_TRUE(std::any_of(r.left_out.begin(), r.left_out.end(),
                           [](const std::string& l) { return l.find("more than 5 files") != std::string::npos; }))
       << joined(r.left_out);
