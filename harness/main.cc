@@ -218,7 +218,7 @@ int command_grade(const GradeOptions& options, const std::string& format, const 
   if (format != "text" && live_text) write_grade_text(std::cout, result, isatty(STDOUT_FILENO));
   if (result.interrupted) return 130;
   if (!result.graded()) {
-    std::cerr << "socklab: could not grade " << options.submission << ": build " << result.build << " (score 0)\n";
+    std::cerr << "socklab: could not grade " << terminal_safe(options.submission) << ": build " << result.build << " (score 0)\n";
     return 2;
   }
   return 0;
@@ -299,7 +299,7 @@ int command_grade_batch(const GradeOptions& base, const std::string& root, int j
       } catch (const std::exception&) {
         line += "no report (" + it->process->exit_status()->describe() + "): " + it->process->err().tail(3);
       }
-      std::cout << line << "\n" << std::flush;
+      std::cout << terminal_safe(line) << "\n" << std::flush;  // a directory name can hold escapes too
       it = running.erase(it);
     }
   }

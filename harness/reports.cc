@@ -282,7 +282,7 @@ std::string terminal_safe(const std::string& text) {
 }
 
 std::string csv_cell(const std::string& text) {
-  std::string cell = text;
+  std::string cell = terminal_safe(text);  // `cat gradebook.csv` must not obey a student's escapes either
   if (!cell.empty() && std::string("=+-@\t\r").find(cell.front()) != std::string::npos) cell = "'" + cell;
   if (cell.find_first_of(",\"\n\r") == std::string::npos) return cell;
   std::string quoted = "\"";

@@ -26,8 +26,8 @@ std::string xml_escape(const std::string& text);
 // output cannot clear the screen, move the cursor, hide text or fake a line of socklab's.
 std::string terminal_safe(const std::string& text);
 
-// A CSV cell: quoted when needed, and a cell that a spreadsheet would take for a formula (=, +, -, @, tab, CR first)
-// neutralised with a leading apostrophe, as OWASP recommends against CSV injection.
+// A CSV cell: control characters escaped as terminal_safe() does, quoted when needed, and a cell that a spreadsheet
+// would take for a formula (=, +, -, @ or tab first) neutralised with a leading apostrophe, as OWASP recommends.
 std::string csv_cell(const std::string& text);
 
 // Sends every event to several reporters (live text on the terminal plus a JSON file, for instance).

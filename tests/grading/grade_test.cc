@@ -1,7 +1,6 @@
 // socklab grade on fixture submissions: correct ones (single C files; C++ with a Makefile) and broken ones
 // (does not compile, hangs, fork-bombs, prints 100 MB, exits at once, ignores SIGTERM, a program missing, a
 // buffer overrun) — each gets the right score and a clear verdict, and nothing they started survives.
-#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/file.h>
@@ -13,112 +12,12 @@
 #include <sstream>
 
 #include "child.h"
+#include "grade_support.h"
 
 using namespace testing_support;
+using namespace grade_support;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-namespace {
-
-const std::string kSource = SOCKLAB_SOURCE_DIR;
-
-std::string read_file(const fs::path& p) {
-  std::ifstream f(p);
-  std::ostringstream text;  // operator<< catches a read error (ESRCH from a /proc file of a process that just ended)
-  text << f.rdbuf();
-  return text.str();
-}
-
-// A fresh submission directory with the given files (name -> contents).
-fs::path submission(const std::string& name, const std::map<std::string, std::string>& files) {
-  fs::path dir = fs::path(testing::TempDir()) / ("grade_" + std::to_string(getpid())) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  for (const auto& [file, text] : files) {
-    fs::create_directories((dir / file).parent_path());
-    std::ofstream(dir / file) << text;
-  }
-  return dir;
-}
-
-std::string student_c(const std::string& program) { return read_file(kSource + "/tests/mutants/" + program + ".c"); }
-
-// A lab-2 submission: fork_server.c (this student's version includes echo_server.c, so that comes along).
-fs::path fork_submission(const std::string& name, const std::string& fork_server) {
-  return submission(name, {{"fork_server.c", fork_server}, {"echo_server.c", student_c("echo_server")}});
-}
-
-// The student-style fork_server with a change spliced in at the start of main().
-std::string fork_server_with(const std::string& at_start_of_main) {
-  std::string text = student_c("fork_server");
-  std::string marker = "int main(int argc, char **argv) {\n  int leak";
-  auto at = text.find(marker);
-  EXPECT_NE(at, std::string::npos);
-  text.insert(at + marker.size() - std::string("  int leak").size(), at_start_of_main + "\n");
-  return text;
-}
-
-// Processes still running as the sandbox user a grading reported (as root, socklab runs student code as an
-// unprivileged uid that this grading holds alone).
-std::vector<std::string> survivors(int sandbox) {
-  std::vector<std::string> found;
-  if (sandbox < 0) return found;  // not root: student code ran as us, and no uid tells it apart
-  DIR* proc = opendir("/proc");
-  while (dirent* e = readdir(proc)) {
-    int pid = atoi(e->d_name);
-    if (pid <= 0) continue;
-    std::string status = read_file("/proc/" + std::string(e->d_name) + "/status");
-    auto uid_at = status.find("\nUid:\t");
-    int uid = uid_at == std::string::npos ? -1 : atoi(status.c_str() + uid_at + 6);
-    std::error_code ec;
-    std::string exe = fs::read_symlink("/proc/" + std::string(e->d_name) + "/exe", ec).string();
-    bool zombie = status.find("State:\tZ") != std::string::npos;
-    if (!zombie && uid == sandbox) {
-      found.push_back(std::to_string(pid) + " " + exe);
-    }
-  }
-  closedir(proc);
-  return found;
-}
-
-struct Graded {
-  int exit_code = -1;
-  nlohmann::json report;
-  std::string text;  // what socklab printed
-};
-
-Graded grade(int lab, const fs::path& dir, std::vector<std::string> extra = {}) {
-  fs::path json = dir.parent_path() / (dir.filename().string() + ".json");
-  std::vector<std::string> args{"grade", "--lab", std::to_string(lab), dir.string(), "--report", "json", "--out",
-                                json.string()};
-  args.insert(args.end(), extra.begin(), extra.end());
-  Child socklab("socklab", args);
-  auto status = socklab.wait_exit(180s);
-  Graded g;
-  EXPECT_TRUE(status.has_value()) << "socklab grade did not finish";
-  if (!status) return g;
-  g.exit_code = status->exited ? status->code : -1;
-  for (const auto& l : socklab.stdout_lines()) g.text += l + "\n";
-  g.text += socklab.stderr_text();
-  std::string body = read_file(json);
-  if (!body.empty()) g.report = nlohmann::json::parse(body);
-  if (getuid() == 0 && !g.report.is_null()) {
-    EXPECT_GE(g.report["sandbox_uid"].get<int>(), 64000) << "as root, student code runs as a uid of its own";
-    auto left = survivors(g.report["sandbox_uid"].get<int>());
-    EXPECT_TRUE(left.empty()) << "left running: " << left.front();
-  }
-  return g;
-}
-
-std::string failed_checks(const nlohmann::json& report) {
-  std::string out;
-  for (const auto& c : report["checks"]) {
-    if (c["status"] != "passed") out += "\n  " + c["experiment"].get<std::string>() + "/" + c["name"].get<std::string>() + ": " + c["actual"].get<std::string>().substr(0, 200);
-  }
-  return out;
-}
-
-}  // namespace
 
 // Single .c files, the way most students hand in: compiled one by one, full marks.
 TEST(Grade, CorrectCFilesScoreFullMarks) {

@@ -238,6 +238,7 @@ TEST(ReportHygiene, CsvCellsCannotBeFormulas) {
   EXPECT_EQ(harness::csv_cell("=HYPERLINK(\"http://x\",\"y\")"), "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"");
   EXPECT_EQ(harness::csv_cell("alice"), "alice");
   EXPECT_EQ(harness::csv_cell("a,b"), "\"a,b\"");
+  EXPECT_EQ(harness::csv_cell("x\x1b[2Jy"), "x\\x1b[2Jy") << "no raw escape for `cat gradebook.csv`";
 }
 
 namespace {
