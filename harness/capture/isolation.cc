@@ -1,4 +1,4 @@
-#include "isolation.h"
+#include "capture/isolation.h"
 
 #include <fcntl.h>
 #include <net/if.h>
