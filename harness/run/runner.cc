@@ -147,9 +147,9 @@ struct ProcState {
 class ExperimentRun {
  public:
   ExperimentRun(EventLoop& loop, Launcher& launcher, const RunOptions& options, Reporter& reporter,
-                const Experiment& experiment, const bool& interrupted)
+                const Experiment& experiment, const bool& interrupted, int home_netns)
       : loop_(loop), launcher_(launcher), options_(options), reporter_(reporter), experiment_(experiment),
-        interrupted_(interrupted), placeholders_([] { return free_port(); }) {}
+        interrupted_(interrupted), home_netns_(home_netns), placeholders_([] { return free_port(); }) {}
 
   ~ExperimentRun() { cleanup(); }
 
@@ -323,6 +323,11 @@ class ExperimentRun {
     std::string mode = options_.isolation == "auto" ? experiment_.isolation : options_.isolation;
     if (experiment_.isolation == "host") mode = "host";
     std::string why_not;
+    // Every experiment starts from the host's namespace (a previous one may have left us in its own).
+    if (!return_to_network_namespace(home_netns_, why_not)) {
+      if (mode == "host") throw Aborted{"cannot run on the host after an experiment in a namespace of its own: " + why_not};
+      why_not.clear();  // a new namespace of our own can still be made from where we are
+    }
     if (mode != "host" && enter_new_network_namespace(why_not)) {
       result_.isolation = "netns";
       for (const auto& [name, value] : experiment_.sysctls) {
@@ -1014,6 +1019,7 @@ class ExperimentRun {
   Reporter& reporter_;
   const Experiment& experiment_;
   const bool& interrupted_;
+  int home_netns_;  // the network namespace the runner was made in
   Placeholders placeholders_;
   std::set<std::string> seen_connections_;  // "local|peer" of every TCP socket this experiment's snapshots saw
   std::unique_ptr<SocketSource> source_;
@@ -1118,11 +1124,17 @@ std::uint16_t free_port() {
 }
 
 Runner::Runner(EventLoop& loop, Launcher& launcher, RunOptions options, Reporter& reporter)
-    : loop_(loop), launcher_(launcher), options_(std::move(options)), reporter_(reporter) {}
-Runner::~Runner() = default;
+    : loop_(loop), launcher_(launcher), options_(std::move(options)), reporter_(reporter),
+      home_netns_(current_network_namespace()) {}
+
+Runner::~Runner() {
+  std::string ignored;
+  return_to_network_namespace(home_netns_, ignored);  // leave the process where it was (as root)
+  if (home_netns_ >= 0) close(home_netns_);
+}
 
 ExperimentResult Runner::run(const Experiment& experiment) {
-  ExperimentRun run(loop_, launcher_, options_, reporter_, experiment, interrupted_);
+  ExperimentRun run(loop_, launcher_, options_, reporter_, experiment, interrupted_, home_netns_);
   return run.run();
 }
 

@@ -42,6 +42,7 @@ class Runner {
   RunOptions options_;
   Reporter& reporter_;
   bool interrupted_ = false;
+  int home_netns_ = -1;  // each experiment starts from here, and the runner leaves the process here
 };
 
 // Placeholders: {port}, {port2}, {port:NAME} get free ports (allocated on first use, the same for the whole
