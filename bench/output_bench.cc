@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "process.h"
+#include "process/process.h"
 
 using namespace socklab::harness;
 

@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "process.h"
+#include "process/process.h"
 #include "sandbox/sandbox.h"
 
 using namespace socklab;

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "loopback.h"
-#include "sockets.h"
+#include "capture/sockets.h"
 
 using namespace socklab::harness;
 

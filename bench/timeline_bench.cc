@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "loopback.h"
-#include "sockets.h"
-#include "timeline.h"
+#include "capture/sockets.h"
+#include "capture/timeline.h"
 
 using namespace socklab::harness;
 

@@ -14,7 +14,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "process.h"  // read_proc_file
+#include "process/process.h"  // read_proc_file
 
 namespace socklab::sandbox {
 

@@ -18,7 +18,7 @@
 #include "bwrap.h"
 #include "cgroup.h"
 #include "copy.h"
-#include "process.h"
+#include "process/process.h"
 
 namespace socklab::sandbox {
 

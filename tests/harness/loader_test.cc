@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "experiment.h"
+#include "load/loader.h"
 
 using namespace socklab::harness;
 
@@ -164,4 +164,21 @@ TEST(Signals, ParseNamesAndNumbers) {
   EXPECT_EQ(parse_signal("2"), 2);
   EXPECT_EQ(parse_signal("BOGUS"), 0);
   EXPECT_EQ(parse_signal("99"), 0);
+}
+
+// A port is a number 1-65535 or a {port} placeholder: anything else is an error at load time, with its line (it
+// used to reach std::stoi at run time and end the whole run).
+TEST(Loader, ABadPortValueIsALoadError) {
+  EXPECT_EQ(only_error("<experiment id=\"x\" title=\"t\">\n"
+                       "  <tcp-connect id=\"c\" port=\"70000\"/>\n</experiment>\n"),
+            "2: bad port \"70000\" in port= (a number 1-65535, or a placeholder such as {port}, {port2}, {port:NAME})");
+  EXPECT_EQ(only_error("<experiment id=\"x\" title=\"t\">\n"
+                       "  <start id=\"s\" program=\"echo_server\" args=\"{port}\" ready-listen=\"port\"/>\n</experiment>\n"),
+            "2: bad port \"port\" in ready-listen= (a number 1-65535, or a placeholder such as {port}, {port2}, {port:NAME})");
+  EXPECT_EQ(only_error("<experiment id=\"x\" title=\"t\">\n"
+                       "  <tcp-connect id=\"c\" port=\"{port}\" from-port=\"{port}1\"/>\n</experiment>\n"),
+            "2: bad port \"{port}1\" in from-port= (a number 1-65535, or a placeholder such as {port}, {port2}, {port:NAME})");
+  Loaded fine = load("<experiment id=\"x\" title=\"t\">\n"
+                     "  <tcp-connect id=\"c\" port=\"8888\" from-port=\"{port:mine}\"/>\n</experiment>\n");
+  EXPECT_TRUE(fine.errors.empty()) << fine.errors.front();
 }

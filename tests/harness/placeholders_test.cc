@@ -1,7 +1,7 @@
 // Placeholders: the same name is the same port all through an experiment; different names, different ports.
 #include <gtest/gtest.h>
 
-#include "runner.h"
+#include "run/runner.h"
 
 using namespace socklab::harness;
 

@@ -12,7 +12,7 @@
 #include <thread>
 #include <fstream>
 
-#include "process.h"
+#include "process/process.h"
 
 using namespace socklab::harness;
 using namespace std::chrono_literals;
@@ -193,4 +193,31 @@ TEST(ProcFiles, AProcessEndingAfterOpenIsNotAnError) {
   EXPECT_EQ(errno, ESRCH) << std::strerror(errno);
   close(fd);
   EXPECT_EQ(read_proc_file(path), "") << "ended and reaped: no file";
+}
+
+// A limit that cannot be set fails the start with its errno (it used to be ignored: untrusted code would have run
+// without it). RLIMIT_NOFILE above fs.nr_open is refused even for root.
+TEST_F(ProcessTest, ALimitThatCannotBeSetFailsTheStart) {
+  ProcessSpec spec;
+  spec.name = "limited";
+  spec.path = "/bin/true";
+  spec.limits.open_files = 1ul << 40;
+  try {
+    auto p = launcher->start(spec);
+    FAIL() << "started without its limit";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("Operation not permitted"), std::string::npos) << e.what();
+  }
+}
+
+// Every program gets a session of its own: no controlling terminal to type into, its own process group.
+TEST_F(ProcessTest, AProgramHasASessionOfItsOwn) {
+  auto p = sh("ps -o sid= -o pgid= -p $$; (exec 3</dev/tty) 2>/dev/null && echo has-tty || echo no-tty");
+  ASSERT_TRUE(wait_exit(*p));
+  loop.run_until([&] { return p->out().closed; }, Clock::now() + 5s);
+  ASSERT_EQ(p->out().lines.size(), 2u) << p->out().tail(5) << p->err().tail(5);
+  std::string self = std::to_string(p->pid());
+  EXPECT_EQ(p->out().lines[0].find_first_not_of(' '), p->out().lines[0].find(self)) << p->out().lines[0];
+  EXPECT_NE(p->out().lines[0].find(self + " " + self), std::string::npos) << "sid and pgid are its pid: " << p->out().lines[0];
+  EXPECT_EQ(p->out().lines[1], "no-tty");
 }

@@ -11,8 +11,8 @@
 #include <fstream>
 #include <thread>
 
-#include "process.h"
-#include "reports.h"
+#include "process/process.h"
+#include "report/reports.h"
 #include "sandbox/bwrap.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/copy.h"

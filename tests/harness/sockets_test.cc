@@ -10,7 +10,7 @@
 #include <chrono>
 #include <thread>
 
-#include "sockets.h"
+#include "capture/sockets.h"
 
 using namespace socklab::harness;
 

@@ -13,8 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "child.h"
-#include "packets.h"
-#include "timeline.h"
+#include "capture/packets.h"
+#include "capture/timeline.h"
 #include "tracefs.h"
 
 using namespace socklab::harness;

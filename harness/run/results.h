@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "experiment.h"
-#include "sockets.h"
-#include "packets.h"
-#include "timeline.h"
+#include "model/experiment.h"
+#include "capture/sockets.h"
+#include "capture/packets.h"
+#include "capture/timeline.h"
 
 namespace socklab::harness {
 

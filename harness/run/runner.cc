@@ -1,4 +1,4 @@
-#include "runner.h"
+#include "run/runner.h"
 
 #include <dirent.h>
 #include <netinet/in.h>
@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio.hpp>
 #include <cerrno>
@@ -16,9 +17,9 @@
 #include <set>
 #include <sstream>
 
-#include "isolation.h"
-#include "packets.h"
-#include "timeline.h"
+#include "capture/isolation.h"
+#include "capture/packets.h"
+#include "capture/timeline.h"
 
 namespace socklab::harness {
 
@@ -102,6 +103,14 @@ struct Aborted {
   std::string reason;
 };
 
+// A filled-in port ("8888"): 1-65535, or the step cannot be carried out.
+std::uint16_t port_number(const std::string& text) {
+  bool digits = !text.empty() && text.size() <= 5 && std::all_of(text.begin(), text.end(), ::isdigit);
+  int value = digits ? std::stoi(text) : 0;
+  if (value < 1 || value > 65535) throw Aborted{"bad port \"" + text + "\" (1-65535)"};
+  return static_cast<std::uint16_t>(value);
+}
+
 // A raw TCP connection of the harness (tcp-connect).
 struct RawTcp {
   explicit RawTcp(asio::io_context& context) : socket(context) {}
@@ -138,9 +147,9 @@ struct ProcState {
 class ExperimentRun {
  public:
   ExperimentRun(EventLoop& loop, Launcher& launcher, const RunOptions& options, Reporter& reporter,
-                const Experiment& experiment, const bool& interrupted)
+                const Experiment& experiment, const bool& interrupted, int home_netns)
       : loop_(loop), launcher_(launcher), options_(options), reporter_(reporter), experiment_(experiment),
-        interrupted_(interrupted), placeholders_([] { return free_port(); }) {}
+        interrupted_(interrupted), home_netns_(home_netns), placeholders_([] { return free_port(); }) {}
 
   ~ExperimentRun() { cleanup(); }
 
@@ -164,7 +173,7 @@ class ExperimentRun {
       }
     }
     std::size_t next_check = 0;
-    bool began = false;
+    bool began = false, in_check = false;
     try {
       isolate();
       allocate_ports();
@@ -184,7 +193,9 @@ class ExperimentRun {
         if (interrupted_) throw Aborted{"interrupted (Ctrl-C)"};
         if (is_check(step.kind)) {
           CheckResult c = pending_checks_[next_check];
+          in_check = true;
           evaluate(step, c);  // may throw Aborted: then this check is reported as not run, below
+          in_check = false;
           ++next_check;
           c.at = elapsed();
           if (c.status == CheckResult::Status::kPassed) c.points = c.max_points;
@@ -198,17 +209,41 @@ class ExperimentRun {
         }
       }
     } catch (const Aborted& a) {
-      if (!began) reporter_.begin(experiment_, result_);
-      result_.error = a.reason;
-      result_.interrupted = interrupted_;
-      for (std::size_t i = next_check; i < pending_checks_.size(); ++i) {
-        CheckResult c = pending_checks_[i];
-        c.status = CheckResult::Status::kNotRun;
-        c.actual = "not run: " + a.reason;
-        result_.checks.push_back(c);
-        reporter_.check(c);
-      }
+      abort_with(a.reason, began, next_check, false);
+    } catch (const std::exception& e) {
+      // Not a verdict about the programs but a fault of the harness or of the machine: the check under way fails
+      // with its message, the rest of the experiment is not run, and the run goes on (the report is written).
+      abort_with(std::string("internal error: ") + e.what(), began, next_check, in_check);
     }
+    try {
+      finish_capture();
+    } catch (const std::exception& e) {
+      result_.notes.push_back(std::string("capture at the end failed: ") + e.what());
+    }
+    result_.duration = elapsed();
+    reporter_.end(result_);
+    return result_;
+  }
+
+ private:
+  // The experiment stops here: every check from `next_check` on is reported as not run, with the reason — or, when
+  // `fail_current`, that one as failed.
+  void abort_with(const std::string& reason, bool began, std::size_t next_check, bool fail_current) {
+    if (!began) reporter_.begin(experiment_, result_);
+    result_.error = reason;
+    result_.interrupted = interrupted_;
+    for (std::size_t i = next_check; i < pending_checks_.size(); ++i) {
+      CheckResult c = pending_checks_[i];
+      bool failed = fail_current && i == next_check;
+      c.status = failed ? CheckResult::Status::kFailed : CheckResult::Status::kNotRun;
+      c.actual = failed ? reason : "not run: " + reason;
+      c.at = elapsed();
+      result_.checks.push_back(c);
+      reporter_.check(c);
+    }
+  }
+
+  void finish_capture() {
     if (timeline_ && !interrupted_) capture();  // the states at the end (TIME-WAIT for the tracepoint)
     cleanup();
     if (timeline_) {
@@ -218,12 +253,8 @@ class ExperimentRun {
         keep_own_connections(result_.timeline, seen_connections_);
       }
     }
-    result_.duration = elapsed();
-    reporter_.end(result_);
-    return result_;
   }
 
- private:
   // --- time -------------------------------------------------------------------------------------------------
   Millis scaled(Millis d) const { return Millis(static_cast<long>(static_cast<double>(d.count()) * options_.time_scale)); }
   double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
@@ -292,6 +323,11 @@ class ExperimentRun {
     std::string mode = options_.isolation == "auto" ? experiment_.isolation : options_.isolation;
     if (experiment_.isolation == "host") mode = "host";
     std::string why_not;
+    // Every experiment starts from the host's namespace (a previous one may have left us in its own).
+    if (!return_to_network_namespace(home_netns_, why_not)) {
+      if (mode == "host") throw Aborted{"cannot run on the host after an experiment in a namespace of its own: " + why_not};
+      why_not.clear();  // a new namespace of our own can still be made from where we are
+    }
     if (mode != "host" && enter_new_network_namespace(why_not)) {
       result_.isolation = "netns";
       for (const auto& [name, value] : experiment_.sysctls) {
@@ -311,7 +347,7 @@ class ExperimentRun {
                                 "; the host's value applies and results may differ");
       }
     }
-    source_ = make_best_source();
+    source_ = options_.socket_source ? options_.socket_source() : make_best_source();
     result_.capture = source_->name();
   }
 
@@ -404,9 +440,6 @@ class ExperimentRun {
     for (const Template& a : step.args) spec.args.push_back(placeholders_.fill(a));
     for (const auto& [k, v] : step.env) spec.env[k] = placeholders_.fill(v);
     spec.stdout_pty = step.stdout_pty;
-    spec.limits = options_.limits;
-    spec.uid = options_.uid;
-    spec.gid = options_.gid;
     spec.working_dir = placeholders_.fill(step.working_dir);
     std::string command = step.program;
     for (const std::string& a : spec.args) command += " " + a;
@@ -528,7 +561,7 @@ class ExperimentRun {
       if (!from.empty()) {
         sockaddr_in local{};
         local.sin_family = AF_INET;
-        local.sin_port = htons(static_cast<std::uint16_t>(std::stoi(from)));
+        local.sin_port = htons(port_number(from));
         if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) < 0) {
           std::string e = std::strerror(errno);
           close(fd);
@@ -538,7 +571,7 @@ class ExperimentRun {
       }
       c->socket.assign(asio::ip::tcp::v4(), fd);
       RawTcp* raw = c.get();
-      asio::ip::tcp::endpoint server(asio::ip::address_v4::loopback(), static_cast<std::uint16_t>(std::stoi(port_text)));
+      asio::ip::tcp::endpoint server(asio::ip::address_v4::loopback(), port_number(port_text));
       // Not waited for: against a full listen queue the connection may stay in SYN-SENT (lab 3).
       raw->socket.async_connect(server, [this, raw](error_code ec) {
         if (ec) {
@@ -653,7 +686,7 @@ class ExperimentRun {
         std::string port = placeholders_.fill(step.port);
         error_code ec;
         u.socket.send_to(asio::buffer(data),
-                         asio::ip::udp::endpoint(asio::ip::address_v4::loopback(), static_cast<std::uint16_t>(std::stoi(port))),
+                         asio::ip::udp::endpoint(asio::ip::address_v4::loopback(), port_number(port)),
                          0, ec);
         record_step(step, "udp-send from " + step.conn + " to port " + port + ": " + quoted(data) +
                               (ec ? " — " + ec.message() : ""), !ec);
@@ -986,6 +1019,7 @@ class ExperimentRun {
   Reporter& reporter_;
   const Experiment& experiment_;
   const bool& interrupted_;
+  int home_netns_;  // the network namespace the runner was made in
   Placeholders placeholders_;
   std::set<std::string> seen_connections_;  // "local|peer" of every TCP socket this experiment's snapshots saw
   std::unique_ptr<SocketSource> source_;
@@ -1090,11 +1124,17 @@ std::uint16_t free_port() {
 }
 
 Runner::Runner(EventLoop& loop, Launcher& launcher, RunOptions options, Reporter& reporter)
-    : loop_(loop), launcher_(launcher), options_(std::move(options)), reporter_(reporter) {}
-Runner::~Runner() = default;
+    : loop_(loop), launcher_(launcher), options_(std::move(options)), reporter_(reporter),
+      home_netns_(current_network_namespace()) {}
+
+Runner::~Runner() {
+  std::string ignored;
+  return_to_network_namespace(home_netns_, ignored);  // leave the process where it was (as root)
+  if (home_netns_ >= 0) close(home_netns_);
+}
 
 ExperimentResult Runner::run(const Experiment& experiment) {
-  ExperimentRun run(loop_, launcher_, options_, reporter_, experiment, interrupted_);
+  ExperimentRun run(loop_, launcher_, options_, reporter_, experiment, interrupted_, home_netns_);
   return run.run();
 }
 

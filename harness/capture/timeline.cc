@@ -1,4 +1,4 @@
-#include "timeline.h"
+#include "capture/timeline.h"
 
 #include <fcntl.h>
 #include <signal.h>

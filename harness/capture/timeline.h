@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "sockets.h"
+#include "capture/sockets.h"
 
 namespace socklab::harness {
 

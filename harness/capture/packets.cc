@@ -1,4 +1,4 @@
-#include "packets.h"
+#include "capture/packets.h"
 
 #include <arpa/inet.h>
 #include <linux/if_ether.h>

@@ -1,4 +1,5 @@
-#include "grade.h"
+#include "grade/grade.h"
+#include "load/loader.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -21,7 +22,7 @@
 #include <set>
 #include <sstream>
 
-#include "reports.h"
+#include "report/reports.h"
 #include "sandbox/text.h"
 
 namespace socklab::harness {

@@ -1,4 +1,4 @@
-#include "reports.h"
+#include "report/reports.h"
 
 #include <iomanip>
 #include <nlohmann/json.hpp>

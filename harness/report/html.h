@@ -6,7 +6,7 @@
 #include <ostream>
 #include <vector>
 
-#include "results.h"
+#include "run/results.h"
 
 namespace socklab::harness {
 

@@ -13,7 +13,7 @@
 #include <set>
 #include <sstream>
 
-#include "experiment.h"
+#include "load/loader.h"
 
 namespace socklab::harness {
 namespace {
@@ -196,6 +196,21 @@ class Loader {
   }
 
   // Decodes \n \r \t \\ \e (ESC) \xHH and checks the placeholders.
+  // A port: a number 1-65535, or one {port} placeholder ({port}, {port2}, {port:NAME}) filled in when it runs.
+  std::string port_attribute(const pugi::xml_node& node, const char* attribute) {
+    std::string text = node.attribute(attribute).value();
+    if (text.empty()) return text;
+    static const std::regex placeholder("\\{port[0-9]*\\}|\\{port:[A-Za-z0-9_-]+\\}");
+    static const std::regex number("[0-9]{1,5}");
+    bool ok = std::regex_match(text, placeholder) ||
+              (std::regex_match(text, number) && std::stoi(text) >= 1 && std::stoi(text) <= 65535);
+    if (!ok) {
+      error(line(node), std::string("bad port \"") + text + "\" in " + attribute +
+                            "= (a number 1-65535, or a placeholder such as {port}, {port2}, {port:NAME})");
+    }
+    return text;
+  }
+
   std::string text_attribute(const pugi::xml_node& node, const char* attribute) {
     std::string raw = node.attribute(attribute).value();
     std::string out;
@@ -363,8 +378,8 @@ class Loader {
           step.stdout_pty = mode != "pipe";
         }
         step.working_dir = text_attribute(node, "dir");
-        step.ready_listen = text_attribute(node, "ready-listen");
-        step.ready_bound = text_attribute(node, "ready-bound");
+        step.ready_listen = port_attribute(node, "ready-listen");
+        step.ready_bound = port_attribute(node, "ready-bound");
         step.ready_output = node.attribute("ready-output").value();
         if (!step.ready_output.empty()) {
           try {
@@ -412,8 +427,8 @@ class Loader {
       case StepKind::kTcpConnect:
         step.conn = node.attribute("id").value();
         if (!connections_.insert(step.conn).second) error(step.line, "duplicate connection id \"" + step.conn + "\"");
-        step.port = text_attribute(node, "port");
-        step.from_port = text_attribute(node, "from-port");
+        step.port = port_attribute(node, "port");
+        step.from_port = port_attribute(node, "from-port");
         step.reuseaddr = boolean(node, "reuseaddr", false);
         if (node.attribute("count")) step.conn_count = static_cast<int>(integer(node, "count", 1, 1000).value_or(1));
         break;
@@ -431,7 +446,7 @@ class Loader {
       case StepKind::kUdpSend:
         step.conn = node.attribute("socket").value();
         udp_sockets_.insert(step.conn);
-        step.port = text_attribute(node, "port");
+        step.port = port_attribute(node, "port");
         step.text = text_attribute(node, "text");
         step.newline = boolean(node, "newline", false);
         break;
@@ -476,8 +491,8 @@ class Loader {
           if (!kStates.count(s)) error(step.line, "unknown state \"" + s + "\" (ss names: ESTAB, LISTEN, TIME-WAIT, …)");
           step.states.push_back(s);
         }
-        step.local_port = text_attribute(node, "local-port");
-        step.peer_port = text_attribute(node, "peer-port");
+        step.local_port = port_attribute(node, "local-port");
+        step.peer_port = port_attribute(node, "peer-port");
         if (node.attribute("owner")) {
           step.owner = node.attribute("owner").value();
           reference(node, "owner", processes_, "process");

@@ -6,9 +6,10 @@
 #include <memory>
 #include <string>
 
-#include "experiment.h"
-#include "process.h"
-#include "results.h"
+#include "model/experiment.h"
+#include "capture/sockets.h"
+#include "process/process.h"
+#include "run/results.h"
 
 namespace socklab::harness {
 
@@ -21,9 +22,9 @@ struct RunOptions {
   bool verbose = false;
   bool show_timeline = false;                   // text report: print each experiment's timeline
   std::string pcap_dir;                         // write each experiment's packets to DIR/ID.pcap
-  ResourceLimits limits;                        // for every program started (grading: untrusted code)
-  int uid = -1, gid = -1;                       // run programs as this user (root only)
   std::map<std::string, std::string> missing;   // program -> why it is not there ("not in the submission")
+  // Where socket snapshots come from (default: make_best_source()); tests give a fake.
+  std::function<std::unique_ptr<SocketSource>()> socket_source;
 };
 
 class Runner {
@@ -41,6 +42,7 @@ class Runner {
   RunOptions options_;
   Reporter& reporter_;
   bool interrupted_ = false;
+  int home_netns_ = -1;  // each experiment starts from here, and the runner leaves the process here
 };
 
 // Placeholders: {port}, {port2}, {port:NAME} get free ports (allocated on first use, the same for the whole

@@ -12,15 +12,15 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "experiment.h"
-#include "grade.h"
-#include "isolation.h"
-#include "html.h"
-#include "watch.h"
-#include "process.h"
-#include "reports.h"
-#include "runner.h"
-#include "sockets.h"
+#include "load/loader.h"
+#include "grade/grade.h"
+#include "capture/isolation.h"
+#include "report/html.h"
+#include "cli/watch.h"
+#include "process/process.h"
+#include "report/reports.h"
+#include "run/runner.h"
+#include "capture/sockets.h"
 
 using namespace socklab::harness;
 

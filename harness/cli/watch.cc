@@ -1,4 +1,4 @@
-#include "watch.h"
+#include "cli/watch.h"
 
 #include <time.h>
 
@@ -8,7 +8,7 @@
 #include <map>
 #include <sstream>
 
-#include "sockets.h"
+#include "capture/sockets.h"
 
 namespace socklab::harness {
 namespace {

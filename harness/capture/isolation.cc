@@ -1,10 +1,11 @@
-#include "isolation.h"
+#include "capture/isolation.h"
 
 #include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -88,6 +89,23 @@ bool enter_new_network_namespace(std::string& why_not) {
     if (!enter_own_user_namespace(CLONE_NEWNET, why_not)) return false;
   }
   return bring_loopback_up(why_not);
+}
+
+int current_network_namespace() { return open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC); }
+
+bool return_to_network_namespace(int fd, std::string& why_not) {
+  struct stat home {}, now {};
+  if (fd < 0 || fstat(fd, &home) != 0 || stat("/proc/self/ns/net", &now) != 0) {
+    why_not = "the host's network namespace was not saved";
+    return false;
+  }
+  if (home.st_ino == now.st_ino && home.st_dev == now.st_dev) return true;
+  if (setns(fd, CLONE_NEWNET) != 0) {
+    why_not = std::string("setns to the host's network namespace: ") + std::strerror(errno) +
+              (in_own_user_namespace ? " (socklab is in a user namespace of its own: run it as root)" : "");
+    return false;
+  }
+  return true;
 }
 
 bool set_sysctl(const std::string& name, const std::string& value, std::string& why_not) {

@@ -1,6 +1,6 @@
-#include "html.h"
+#include "report/html.h"
 
-#include "reports.h"
+#include "report/reports.h"
 
 #include <algorithm>
 #include <iomanip>

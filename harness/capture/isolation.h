@@ -16,6 +16,13 @@ bool enter_new_network_namespace(std::string& why_not);
 // nobody else and vanishes with socklab however it ends. Called once, by the command, before anything else runs.
 bool enter_private_mount_namespace(std::string& why_not);
 
+// The network namespace the process is in now, to come back to (an open /proc/self/ns/net); -1 if it cannot be opened.
+int current_network_namespace();
+// Moves back into a network namespace saved with current_network_namespace() (nothing to do when already there);
+// false + why_not where that is not allowed (not root: from a user namespace of its own, the host's namespace is
+// out of reach).
+bool return_to_network_namespace(int fd, std::string& why_not);
+
 // Writes a net.* sysctl of the current namespace ("net.ipv4.tcp_syncookies", "0"); false + why_not on failure.
 bool set_sysctl(const std::string& name, const std::string& value, std::string& why_not);
 

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "process.h"
-#include "results.h"
-#include "runner.h"
+#include "process/process.h"
+#include "run/results.h"
+#include "run/runner.h"
 #include "sandbox/sandbox.h"
 
 namespace socklab::harness {

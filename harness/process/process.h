@@ -1,6 +1,6 @@
 // Process control for the harness: start a lab program, type into it, read it, signal it, end it.
 //
-// Every program runs in its own process group (setpgid in the child before exec), with stdout on a
+// Every program runs in its own session and process group (setsid in the child before exec), with stdout on a
 // pseudo-terminal (so a student's printf() output arrives line by line even if the program never calls
 // fflush(): stdio line-buffers a terminal) and stderr on a pipe. All I/O is asynchronous on one
 // asio::io_context driven by EventLoop; nothing blocks except EventLoop::run_until(), which has a deadline.

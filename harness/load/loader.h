@@ -1,0 +1,31 @@
+// Loading experiment files: strict XML (pugixml) into the experiment model, every problem as FILE:LINE: message.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/experiment.h"
+
+namespace socklab::harness {
+
+// Errors in an experiment file, each "FILE:LINE: message".
+struct LoadError {
+  std::string file;
+  int line = 0;
+  std::string message;
+  std::string text() const { return file + ":" + std::to_string(line) + ": " + message; }
+};
+
+// Loads and validates one file. On errors returns nullopt and appends every problem found to `errors`.
+std::optional<Experiment> load_experiment(const std::string& path, std::vector<LoadError>& errors);
+
+// Files to load for the given paths: a file as is; a directory: its *.xml files, sorted, recursively.
+std::vector<std::string> experiment_files(const std::vector<std::string>& paths, std::vector<LoadError>& errors);
+
+// Parses "250ms", "2s", "1.5s", "1min" (no other units); nullopt if malformed.
+std::optional<Millis> parse_duration(const std::string& text);
+// "TERM", "SIGTERM", "15" -> 15; 0 if unknown.
+int parse_signal(const std::string& text);
+
+}  // namespace socklab::harness

@@ -1,0 +1,115 @@
+// The runner in-process, with a fake socket source: what happens when capture itself fails.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "load/loader.h"
+#include "run/runner.h"
+
+using namespace socklab::harness;
+
+namespace {
+
+// Sockets as a test wants them: none, or an exception (netlink gone, say) from the n-th snapshot on.
+class FakeSource : public SocketSource {
+ public:
+  explicit FakeSource(int fail_from) : fail_from_(fail_from) {}
+  std::vector<SocketInfo> snapshot() override {
+    if (++calls_ >= fail_from_) throw std::runtime_error("sock_diag dump: Connection refused (a fake's failure)");
+    return {};
+  }
+  std::string name() const override { return "fake"; }
+
+ private:
+  int fail_from_, calls_ = 0;
+};
+
+Experiment load_text(const std::string& name, const std::string& xml) {
+  std::string path = testing::TempDir() + name + std::to_string(getpid()) + ".xml";
+  std::ofstream(path) << xml;
+  std::vector<LoadError> errors;
+  auto e = load_experiment(path, errors);
+  EXPECT_TRUE(errors.empty()) << errors.front().text();
+  return *e;
+}
+
+}  // namespace
+
+// An exception inside a step (here: the socket snapshot a check needs throws) fails that check with its message, the
+// rest of that experiment is reported as not run, and the next experiment runs as usual: no result is lost.
+TEST(Runner, AnExceptionInsideAStepFailsThatCheckAndTheRunGoesOn) {
+  Experiment broken = load_text("broken", R"(<experiment id="t.broken" title="capture fails" isolation="host">
+  <expect-socket name="a listener" state="LISTEN" local-port="{port}" points="3"/>
+  <expect-socket name="never evaluated" state="LISTEN" local-port="{port}" points="2"/>
+</experiment>)");
+  Experiment fine = load_text("fine", R"(<experiment id="t.fine" title="capture works" isolation="host">
+  <expect-socket name="nothing listens" state="LISTEN" local-port="{port}" absent="true" points="1"/>
+</experiment>)");
+  EventLoop loop;
+  auto launcher = make_boost_launcher(loop);
+  Reporter silent;
+  RunOptions options;
+  int experiments = 0;
+  options.socket_source = [&] { return std::make_unique<FakeSource>(++experiments == 1 ? 1 : 1000); };
+  Runner runner(loop, *launcher, options, silent);
+  ExperimentResult first = runner.run(broken);
+  ExperimentResult second = runner.run(fine);
+
+  ASSERT_EQ(first.checks.size(), 2u);
+  EXPECT_EQ(first.checks[0].status, CheckResult::Status::kFailed);
+  EXPECT_NE(first.checks[0].actual.find("internal error: sock_diag dump: Connection refused"), std::string::npos)
+      << first.checks[0].actual;
+  EXPECT_EQ(first.checks[1].status, CheckResult::Status::kNotRun);
+  EXPECT_NE(first.error.find("internal error"), std::string::npos) << first.error;
+  ASSERT_EQ(second.checks.size(), 1u);
+  EXPECT_EQ(second.checks[0].status, CheckResult::Status::kPassed) << second.checks[0].actual;
+  EXPECT_EQ(second.points(), 1);
+}
+
+namespace {
+
+ino_t network_namespace() {
+  struct stat st {};
+  stat("/proc/self/ns/net", &st);
+  return st.st_ino;
+}
+
+}  // namespace
+
+// An experiment in the host's namespace after one in a namespace of its own really runs on the host (it used to run
+// in the previous experiment's namespace), and the runner leaves the process in the namespace it found it in.
+TEST(Runner, AHostExperimentAfterANamespaceOneRunsOnTheHost) {
+  if (getuid() != 0) GTEST_SKIP() << "only root can return to the host's network namespace";
+  int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(listen(listener, 1), 0);
+  socklen_t length = sizeof address;
+  getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+  std::string port = std::to_string(ntohs(address.sin_port));
+  std::string check = "  <expect-socket name=\"the test's listener\" state=\"LISTEN\" local-port=\"" + port +
+                      "\" points=\"1\" timeout=\"200ms\"/>\n";
+  Experiment own = load_text("own", "<experiment id=\"t.own\" title=\"own\" isolation=\"netns\">\n" + check + "</experiment>");
+  Experiment host = load_text("host", "<experiment id=\"t.host\" title=\"host\" isolation=\"host\">\n" + check + "</experiment>");
+  ino_t before = network_namespace();
+  EventLoop loop;
+  auto launcher = make_boost_launcher(loop);
+  Reporter silent;
+  {
+    Runner runner(loop, *launcher, RunOptions{}, silent);
+    ExperimentResult in_own = runner.run(own);
+    ExperimentResult on_host = runner.run(host);
+    EXPECT_EQ(in_own.isolation, "netns");
+    EXPECT_EQ(in_own.points(), 0) << "a namespace of its own does not see the host's listener";
+    EXPECT_EQ(on_host.isolation, "host");
+    EXPECT_EQ(on_host.points(), 1) << on_host.checks[0].actual << " " << on_host.error;
+  }
+  EXPECT_EQ(network_namespace(), before) << "the runner left the process in another network namespace";
+  close(listener);
+}
