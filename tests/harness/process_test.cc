@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <sstream>
 #include <thread>
 #include <fstream>
 
@@ -216,8 +217,9 @@ TEST_F(ProcessTest, AProgramHasASessionOfItsOwn) {
   ASSERT_TRUE(wait_exit(*p));
   loop.run_until([&] { return p->out().closed; }, Clock::now() + 5s);
   ASSERT_EQ(p->out().lines.size(), 2u) << p->out().tail(5) << p->err().tail(5);
-  std::string self = std::to_string(p->pid());
-  EXPECT_EQ(p->out().lines[0].find_first_not_of(' '), p->out().lines[0].find(self)) << p->out().lines[0];
-  EXPECT_NE(p->out().lines[0].find(self + " " + self), std::string::npos) << "sid and pgid are its pid: " << p->out().lines[0];
+  pid_t sid = 0, pgid = 0;
+  std::istringstream(p->out().lines[0]) >> sid >> pgid;
+  EXPECT_EQ(sid, p->pid()) << "its own session: " << p->out().lines[0];
+  EXPECT_EQ(pgid, p->pid()) << "its own process group: " << p->out().lines[0];
   EXPECT_EQ(p->out().lines[1], "no-tty");
 }
