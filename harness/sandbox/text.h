@@ -21,7 +21,8 @@ inline std::string too_deep(int limit) { return "directories nested deeper than 
 inline std::string symlink_left_out() { return "a symbolic link (links are never followed)"; }
 inline std::string special_file_left_out() { return "not a regular file or directory"; }
 
-inline std::string cannot_sandbox(const std::string& why) {
+inline std::string cannot_sandbox(std::string why) {
+  while (!why.empty() && (why.back() == '.' || why.back() == ' ')) why.pop_back();
   return "cannot confine student code: " + why +
          ". Install bubblewrap (apt-get install bubblewrap) and allow user namespaces "
          "(sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0), or grade without a sandbox with "

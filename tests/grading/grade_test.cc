@@ -264,3 +264,67 @@ TEST(Gradescope, RunAutograderWritesResultsJson) {
   EXPECT_EQ(max_total, 100);
   EXPECT_TRUE(zombie_test_failed);
 }
+
+namespace {
+
+// A bwrap that knows its version but cannot make a sandbox, as on a machine without user namespaces, first on PATH
+// for as long as it lives.
+struct BrokenBwrapOnPath {
+  fs::path dir = fs::path(testing::TempDir()) / ("broken_bwrap_" + std::to_string(getpid()));
+  std::string old_path = getenv("PATH") ? getenv("PATH") : "";
+  BrokenBwrapOnPath() {
+    fs::create_directories(dir);
+    std::ofstream(dir / "bwrap") << "#!/bin/sh\n[ \"$1\" = --version ] && { echo 'bubblewrap 0.8.0'; exit 0; }\n"
+                                    "echo 'bwrap: No permissions to creating new namespace.' >&2\nexit 1\n";
+    fs::permissions(dir / "bwrap", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                       fs::perms::others_read | fs::perms::others_exec);  // the sandbox uid runs it
+    setenv("PATH", (dir.string() + ":" + old_path).c_str(), 1);
+  }
+  ~BrokenBwrapOnPath() { setenv("PATH", old_path.c_str(), 1); }
+};
+
+}  // namespace
+
+// Where no sandbox can be made, grade refuses — clearly, with the fix, exit 2 — unless the instructor passes
+// --no-sandbox; then it grades and the report says how little confined the code.
+TEST(Grade, RefusesWithoutASandboxUnlessToldToGoOn) {
+  BrokenBwrapOnPath broken;
+  auto dir = submission("no_sandbox", {{"echo_server.c", student_c("echo_server")}, {"echo_client.c", student_c("echo_client")}});
+  Child refused("socklab", {"grade", "--lab", "1", dir.string()});
+  auto status = refused.wait_exit(60s);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->describe(), "exit 2");
+  EXPECT_NE(refused.stderr_text().find("cannot confine student code: the sandbox could not start it: bwrap: No "
+                                       "permissions to creating new namespace. Install bubblewrap"),
+            std::string::npos)
+      << refused.stderr_text();
+  EXPECT_NE(refused.stderr_text().find("--no-sandbox"), std::string::npos);
+  Graded g = grade(1, dir, {"--no-sandbox"});
+  EXPECT_EQ(g.exit_code, 0) << g.text;
+  EXPECT_EQ(g.report["score"], 100) << failed_checks(g.report);
+  EXPECT_EQ(g.report["confinement"]["sandbox"].get<std::string>().rfind("none (--no-sandbox)", 0), 0u)
+      << g.report["confinement"];
+}
+
+// Gradescope's container may refuse nested namespaces: run_autograder notices, grades with --no-sandbox, says what
+// confines the code instead, and the student still gets results.json.
+TEST(Gradescope, FallsBackWhereTheContainerRefusesTheSandbox) {
+  BrokenBwrapOnPath broken;
+  fs::path ag = fs::path(testing::TempDir()) / ("autograder_nons_" + std::to_string(getpid()));
+  fs::remove_all(ag);
+  fs::create_directories(ag / "source" / "build");
+  fs::create_directories(ag / "source" / "grading" / "gradescope");
+  fs::create_directories(ag / "submission");
+  fs::create_directory_symlink(SOCKLAB_BIN_DIR, ag / "source" / "build" / "bin");
+  std::ofstream(ag / "source" / "grading" / "gradescope" / "lab") << "2\n";
+  std::ofstream(ag / "submission" / "fork_server.c") << student_c("fork_server");
+  std::ofstream(ag / "submission" / "echo_server.c") << student_c("echo_server");
+  std::string command = "AUTOGRADER_ROOT=" + ag.string() + " " + kSource + "/grading/gradescope/run_autograder > " +
+                        (ag / "stdout.txt").string() + " 2>&1";
+  ASSERT_EQ(system(command.c_str()), 0) << read_file(ag / "stdout.txt");
+  std::string said = read_file(ag / "stdout.txt");
+  EXPECT_NE(said.find("grading with --no-sandbox"), std::string::npos) << said;
+  EXPECT_NE(said.find("Gradescope's container"), std::string::npos) << said;
+  auto results = nlohmann::json::parse(read_file(ag / "results" / "results.json"));
+  EXPECT_EQ(results["score"], 100) << results["output"];
+}
