@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "load/loader.h"
+#include "grade/batch.h"
 #include "grade/grade.h"
 #include "capture/isolation.h"
 #include "report/html.h"
@@ -224,103 +225,6 @@ int command_grade(const GradeOptions& options, const std::string& format, const 
   return 0;
 }
 
-// Grades every sub-directory of root in parallel (each in its own socklab process), then writes the gradebook.
-int command_grade_batch(const GradeOptions& base, const std::string& root, int jobs, std::string out_dir,
-                        std::string csv_path) {
-  std::vector<std::filesystem::path> students;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {
-    if (entry.is_directory()) students.push_back(entry.path());
-  }
-  if (ec) {
-    std::cerr << "socklab: " << root << ": " << ec.message() << "\n";
-    return 2;
-  }
-  std::sort(students.begin(), students.end());
-  if (out_dir.empty()) out_dir = "grades";
-  std::filesystem::create_directories(out_dir, ec);
-  if (csv_path.empty()) csv_path = out_dir + "/gradebook.csv";
-
-  EventLoop loop;
-  auto launcher = make_boost_launcher(loop);
-  bool interrupted = false;
-  boost::asio::signal_set stop(loop.context(), SIGINT, SIGTERM);
-  stop.async_wait([&](const boost::system::error_code& error, int) {
-    if (!error) interrupted = true;
-  });
-  struct Job {
-    std::string name;
-    std::unique_ptr<Process> process;
-  };
-  std::vector<Job> running;
-  std::vector<std::string> reports;
-  std::size_t next = 0;
-  auto started = Clock::now();
-  std::cout << "grading " << students.size() << " submissions of lab " << base.lab << " with " << jobs
-            << " parallel job" << (jobs == 1 ? "" : "s") << "; reports in " << out_dir << "/\n";
-  while ((next < students.size() || !running.empty()) && !interrupted) {
-    while (running.size() < static_cast<std::size_t>(jobs) && next < students.size()) {
-      std::string name = students[next].filename().string();
-      ProcessSpec spec;
-      spec.name = name;
-      spec.path = self_path();
-      spec.args = {"grade", "--lab", std::to_string(base.lab), students[next].string(), "--report", "json",
-                   "--out", out_dir + "/" + name + ".json", "--time-scale", std::to_string(base.time_scale),
-                   "--experiments", base.experiments_dir, "--reference-bin-dir", base.reference_bin_dir};
-      if (base.sanitize) spec.args.push_back("--sanitize");
-      if (!base.sandbox) spec.args.push_back("--no-sandbox");
-      spec.args.insert(spec.args.end(), {"--memory", std::to_string(base.memory_bytes), "--disk",
-                                         std::to_string(base.disk_bytes), "--pids", std::to_string(base.pids)});
-      spec.args.push_back("--sandbox-uids");
-      spec.args.push_back(std::to_string(base.sandbox_uid_first) + "-" + std::to_string(base.sandbox_uid_last));
-      spec.stdout_pty = false;
-      running.push_back({name, launcher->start(spec)});
-      ++next;
-    }
-    loop.run_until([&] {
-      return interrupted || std::any_of(running.begin(), running.end(), [](const Job& j) { return j.process->exit_status().has_value(); });
-    }, Clock::now() + std::chrono::hours(1));
-    for (auto it = running.begin(); it != running.end();) {
-      if (!it->process->exit_status()) {
-        ++it;
-        continue;
-      }
-      loop.run_until([&] { return it->process->out().closed; }, Clock::now() + std::chrono::seconds(2));
-      std::ofstream text(out_dir + "/" + it->name + ".txt");
-      for (const std::string& line : it->process->out().lines) text << line << "\n";
-      std::string json = out_dir + "/" + it->name + ".json";
-      std::string line = it->name + ": ";
-      std::ifstream report(json);
-      try {
-        auto j = nlohmann::json::parse(report);
-        line += std::to_string(j["score"].get<int>()) + "/" + std::to_string(j["max_score"].get<int>()) +
-                "  build " + j["build"].get<std::string>();
-        reports.push_back(json);
-      } catch (const std::exception&) {
-        line += "no report (" + it->process->exit_status()->describe() + "): " + it->process->err().tail(3);
-      }
-      std::cout << terminal_safe(line) << "\n" << std::flush;  // a directory name can hold escapes too
-      it = running.erase(it);
-    }
-  }
-  for (Job& j : running) j.process->terminate_group(std::chrono::seconds(2));  // interrupted
-  running.clear();
-  std::ofstream csv(csv_path);
-  std::string error;
-  if (!write_gradebook(reports, csv, error)) {
-    std::cerr << "socklab: " << error << "\n";
-    return 2;
-  }
-  double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-  std::cout << "gradebook: " << csv_path << " (" << reports.size() << " of " << students.size() << " graded, "
-            << std::fixed << std::setprecision(1) << seconds << " s)\n";
-  if (interrupted) {
-    std::cerr << "socklab: interrupted; every grading it started has been stopped\n";
-    return 130;
-  }
-  return 0;
-}
-
 int command_gradebook(const std::vector<std::string>& paths, const std::string& csv_path) {
   std::vector<std::string> files;
   for (const std::string& p : paths) {
@@ -490,7 +394,7 @@ int main(int argc, char* argv[]) {
         std::cerr << "socklab: grade needs either a SUBMISSION directory or --batch ROOT\n";
         return 2;
       }
-      if (!batch_root.empty()) return command_grade_batch(grading, batch_root, jobs, out_dir, csv_path);
+      if (!batch_root.empty()) return grade_batch(grading, BatchOptions{batch_root, out_dir, csv_path, self_path(), jobs}, std::cout, std::cerr);
       grading.submission = grade_submission_dir;
       // The grading's own mounts (its tmpfs) stay private to this process and vanish with it.
       std::string why_not;
