@@ -1,5 +1,7 @@
 #include "process/process.h"
 
+#include "process/proc.h"
+
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <pty.h>
@@ -351,29 +353,6 @@ class BoostLauncher : public Launcher {
 
 std::unique_ptr<Launcher> make_boost_launcher(EventLoop& loop) { return std::make_unique<BoostLauncher>(loop); }
 
-std::optional<std::string> read_to_end(int fd) {
-  std::string text;
-  char buffer[4096];
-  for (;;) {
-    ssize_t n = read(fd, buffer, sizeof buffer);
-    if (n > 0) {
-      text.append(buffer, static_cast<std::size_t>(n));
-    } else if (n == 0) {
-      return text;
-    } else if (errno != EINTR) {
-      return std::nullopt;
-    }
-  }
-}
-
-std::string read_proc_file(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "";
-  std::optional<std::string> text = read_to_end(fd);
-  close(fd);
-  return text.value_or("");
-}
-
 void become_subreaper() { prctl(PR_SET_CHILD_SUBREAPER, 1); }
 
 int kill_stray_children(const std::vector<pid_t>& keep) {
@@ -381,20 +360,9 @@ int kill_stray_children(const std::vector<pid_t>& keep) {
   pid_t self = getpid();
   for (int round = 0; round < 10; ++round) {  // a stray may fork while we look: go round until none is left
     std::vector<pid_t> strays;
-    DIR* proc = opendir("/proc");
-    if (!proc) return killed;
-    while (dirent* entry = readdir(proc)) {
-      pid_t pid = static_cast<pid_t>(atoi(entry->d_name));
-      if (pid <= 0 || std::find(keep.begin(), keep.end(), pid) != keep.end()) continue;
-      std::string text = read_proc_file("/proc/" + std::string(entry->d_name) + "/stat");
-      std::size_t paren = text.rfind(')');
-      if (paren == std::string::npos) continue;
-      char state = 0;
-      pid_t ppid = 0;
-      std::istringstream(text.substr(paren + 2)) >> state >> ppid;
-      if (ppid == self) strays.push_back(pid);
+    for (pid_t pid : children_of(self)) {
+      if (std::find(keep.begin(), keep.end(), pid) == keep.end()) strays.push_back(pid);
     }
-    closedir(proc);
     if (strays.empty()) break;
     for (pid_t pid : strays) {
       kill(pid, SIGKILL);

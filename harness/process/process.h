@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include "process/proc.h"  // read_proc_file, which callers of this header have long used
+
 namespace boost::asio {
 class io_context;
 }
@@ -114,11 +116,5 @@ std::unique_ptr<Launcher> make_boost_launcher(EventLoop& loop);
 // ours whose pid is not in `keep`.
 void become_subreaper();
 int kill_stray_children(const std::vector<pid_t>& keep);
-
-// The whole of a small file such as /proc/PID/stat; "" when it cannot be opened or read. A process can end between
-// open() and read() (read then fails with ESRCH); std::ifstream read through istreambuf_iterator throws there.
-std::string read_proc_file(const std::string& path);
-// The same from an open descriptor (read to the end); nullopt on a read error.
-std::optional<std::string> read_to_end(int fd);
 
 }  // namespace socklab::harness

@@ -62,43 +62,6 @@ std::string repeated(const std::string& text, std::size_t n) {
   return out;
 }
 
-int open_fd_count(int pid) {
-  DIR* dir = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
-  if (!dir) return -1;
-  int count = 0;
-  while (dirent* e = readdir(dir)) count += e->d_name[0] != '.';
-  closedir(dir);
-  return count;
-}
-
-struct ProcStat {
-  char state = 0;
-  int ppid = 0, pgrp = 0;
-};
-
-std::optional<ProcStat> proc_stat(int pid) {
-  std::string text = read_proc_file("/proc/" + std::to_string(pid) + "/stat");
-  std::size_t paren = text.rfind(')');
-  if (paren == std::string::npos) return std::nullopt;
-  ProcStat s;
-  std::istringstream(text.substr(paren + 2)) >> s.state >> s.ppid >> s.pgrp;
-  return s;
-}
-
-std::vector<int> zombie_children(int parent) {
-  std::vector<int> zombies;
-  DIR* proc = opendir("/proc");
-  if (!proc) return zombies;
-  while (dirent* e = readdir(proc)) {
-    int pid = atoi(e->d_name);
-    if (pid <= 0) continue;
-    auto st = proc_stat(pid);
-    if (st && st->ppid == parent && st->state == 'Z') zombies.push_back(pid);
-  }
-  closedir(proc);
-  return zombies;
-}
-
 struct Aborted {
   std::string reason;
 };

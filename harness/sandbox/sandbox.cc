@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "process/proc.h"
 #include "text.h"
 
 namespace socklab::sandbox {
@@ -33,47 +34,13 @@ using harness::OutputStream;
 using harness::Process;
 using harness::ProcessSpec;
 using harness::read_proc_file;
+using harness::children_of;
+using harness::innermost_pid;
+using harness::processes_of_uid;
 
 namespace {
 
 // --- small /proc helpers ------------------------------------------------------------------------------------------
-
-// The children of a process: from /proc/PID/task/PID/children where the kernel has it (CONFIG_PROC_CHILDREN),
-// else by walking /proc for processes whose parent it is.
-std::vector<pid_t> children_of(pid_t parent) {
-  static const bool kernel_lists_children = access("/proc/self/task", R_OK) == 0 &&
-                                            access(("/proc/self/task/" + std::to_string(getpid()) + "/children").c_str(), R_OK) == 0;
-  std::vector<pid_t> children;
-  if (kernel_lists_children) {
-    std::istringstream in(read_proc_file("/proc/" + std::to_string(parent) + "/task/" + std::to_string(parent) + "/children"));
-    for (pid_t pid; in >> pid;) children.push_back(pid);
-    return children;
-  }
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    pid_t pid = static_cast<pid_t>(std::atoi(entry.path().filename().c_str()));
-    if (pid <= 0) continue;
-    std::string stat = read_proc_file(entry.path().string() + "/stat");
-    std::size_t paren = stat.rfind(')');
-    if (paren == std::string::npos) continue;
-    char state = 0;
-    pid_t ppid = 0;
-    std::istringstream(stat.substr(paren + 2)) >> state >> ppid;
-    if (ppid == parent) children.push_back(pid);
-  }
-  return children;
-}
-
-// The process's pid in the innermost pid namespace it is in (the last NSpid field).
-pid_t innermost_pid(pid_t pid) {
-  std::string status = read_proc_file("/proc/" + std::to_string(pid) + "/status");
-  auto at = status.find("\nNSpid:");
-  if (at == std::string::npos) return -1;
-  std::istringstream line(status.substr(at + 7, status.find('\n', at + 1) - at - 7));
-  pid_t last = -1;
-  for (pid_t p; line >> p;) last = p;
-  return last;
-}
 
 int pidfd_open(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
 constexpr int kPidfdIdType = 3;  // P_PIDFD for waitid(2) (Linux 5.4), not in every libc's headers
@@ -112,20 +79,6 @@ std::string base_dir() {
 
 // --- the sandbox uid ----------------------------------------------------------------------------------------------
 
-std::vector<pid_t> processes_of(int uid) {
-  std::vector<pid_t> found;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    pid_t pid = static_cast<pid_t>(std::atoi(entry.path().filename().c_str()));
-    if (pid <= 0) continue;
-    std::string status = read_proc_file(entry.path().string() + "/status");
-    auto uid_at = status.find("\nUid:\t");
-    bool zombie = status.find("\nState:\tZ") != std::string::npos;
-    if (uid_at != std::string::npos && std::atoi(status.c_str() + uid_at + 6) == uid && !zombie) found.push_back(pid);
-  }
-  return found;
-}
-
 // As root, student code runs as an unprivileged uid that this grading holds alone: taken only with an flock on
 // /run/socklab/uids/N (opened O_NOFOLLOW in a root-only directory; the kernel drops the lock however socklab ends)
 // and only when no process runs as it.
@@ -145,7 +98,7 @@ class SandboxUser {
       int uid = first + static_cast<int>((getpid() + i) % count);
       int fd = open((dir + "/" + std::to_string(uid)).c_str(), O_CREAT | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0600);
       if (fd < 0) continue;
-      if (flock(fd, LOCK_EX | LOCK_NB) == 0 && processes_of(uid).empty()) {
+      if (flock(fd, LOCK_EX | LOCK_NB) == 0 && processes_of_uid(static_cast<uid_t>(uid)).empty()) {
         uid_ = uid;
         lock_ = fd;
       } else {
@@ -170,7 +123,7 @@ class SandboxUser {
     std::set<pid_t> seen;
     auto deadline = Clock::now() + std::chrono::seconds(5);
     for (;;) {
-      std::vector<pid_t> left = processes_of(uid_);
+      std::vector<pid_t> left = processes_of_uid(static_cast<uid_t>(uid_));
       if (left.empty() || Clock::now() > deadline) break;
       seen.insert(left.begin(), left.end());
       pid_t killer = fork();  // kill(-1) as the uid itself reaches exactly the processes of that uid
