@@ -219,7 +219,7 @@ int command_grade(const GradeOptions& options, const std::string& format, const 
   if (format != "text" && live_text) write_grade_text(std::cout, result, isatty(STDOUT_FILENO));
   if (result.interrupted) return 130;
   if (!result.graded()) {
-    std::cerr << "socklab: could not grade " << terminal_safe(options.submission) << ": build " << result.build << " (score 0)\n";
+    std::cerr << "socklab: could not grade " << terminal_safe(options.submission) << ": build " << build_status_name(result.build) << " (score 0)\n";
     return 2;
   }
   return 0;
@@ -274,7 +274,8 @@ int main(int argc, char* argv[]) {
   run->add_flag("--graded-only", graded_only, "skip observation-only experiments (graded=\"false\")");
   run->add_option("--time-scale", options.time_scale, "multiply every deadline (slow machines)")
       ->check(CLI::Range(0.1, 100.0));
-  run->add_option("--isolation", options.isolation, "network namespace per experiment: auto, host (never), netns (required)")
+  std::string isolation = "auto";
+  run->add_option("--isolation", isolation, "network namespace per experiment: auto, host (never), netns (required)")
       ->check(CLI::IsMember({"auto", "host", "netns"}));
 
   std::vector<std::string> validate_paths;
@@ -348,6 +349,7 @@ int main(int argc, char* argv[]) {
     }
     options.bins[b.substr(0, eq)] = std::filesystem::absolute(b.substr(eq + 1)).string();
   }
+  options.isolation = parse_isolation(isolation).value_or(Isolation::kAuto);  // CLI11 let only the three names in
   options.bin_dir = std::filesystem::absolute(options.bin_dir).string();
   if (!options.pcap_dir.empty()) {
     std::error_code ec;

@@ -92,7 +92,8 @@ std::string find_program(const fs::path& dir, const std::string& name) {
 }
 
 struct Build {
-  std::string status, method, log;
+  BuildStatus status = BuildStatus::kNotRun;
+  std::string method, log;
 };
 
 // Runs one build command (sh -c "... 2>&1") in dir with limits and a deadline.
@@ -175,14 +176,14 @@ Build build_submission(const GradeOptions& o, const fs::path& work, sandbox::San
       ok = run_build_command(loop, *launcher, command, work, env, deadline, b.log, timed_out) && ok;
     }
     if (!any) {
-      b.status = "no sources";
+      b.status = BuildStatus::kNoSources;
       b.log = "no Makefile, no CMakeLists.txt, and none of these sources: ";
       for (const std::string& program : lab_programs(o.lab)) b.log += program + ".c/.cpp ";
       b.log += "\n";
       return b;
     }
   }
-  b.status = timed_out ? "timed out" : ok ? "ok" : "failed";
+  b.status = timed_out ? BuildStatus::kTimedOut : ok ? BuildStatus::kOk : BuildStatus::kFailed;
   return b;
 }
 
@@ -234,7 +235,7 @@ GradeResult grade_submission(const GradeOptions& o, Reporter& live, const bool* 
     run.bin_dir = o.reference_bin_dir;
     run.time_scale = o.time_scale;
     // Sandboxed programs share the experiment's network namespace, so it must be one of the experiment's own.
-    run.isolation = o.sandbox && o.isolation == "auto" ? "netns" : o.isolation;
+    run.isolation = o.sandbox && o.isolation == Isolation::kAuto ? Isolation::kNetns : o.isolation;
     run.verbose = o.verbose;
     for (const std::string& program : lab_programs(o.lab)) {
       std::string path = find_program(src, program);
@@ -288,8 +289,8 @@ void write_grade_text(std::ostream& out, const GradeResult& r, bool colour) {
   out << "\n" << bold("socklab grade: lab " + std::to_string(r.lab) + ", submission " + terminal_safe(r.student)) << "\n";
   out << "  confined: " << r.confinement.identity << "; " << r.confinement.cgroup << "\n";
   for (const std::string& l : r.left_out) out << "  not copied: " << terminal_safe(l) << "\n";
-  out << "  build: " << r.build << (r.build_method.empty() ? "" : " (" + r.build_method + ")") << "\n";
-  if (r.build != "ok") {
+  out << "  build: " << build_status_name(r.build) << (r.build_method.empty() ? "" : " (" + r.build_method + ")") << "\n";
+  if (r.build != BuildStatus::kOk) {
     std::istringstream lines(r.build_log);
     for (std::string l; std::getline(lines, l);) out << "    │ " << terminal_safe(l) << "\n";
   }
@@ -309,7 +310,7 @@ void write_grade_text(std::ostream& out, const GradeResult& r, bool colour) {
 
 void write_grade_json(std::ostream& out, const GradeResult& r) {
   nlohmann::json j{{"tool", "socklab grade"}, {"student", r.student}, {"lab", r.lab}, {"score", r.score()},
-                   {"max_score", r.max_score()}, {"build", r.build}, {"build_method", r.build_method},
+                   {"max_score", r.max_score()}, {"build", build_status_name(r.build)}, {"build_method", r.build_method},
                    {"build_log", r.build_log}, {"sandbox", r.sandbox}, {"duration_s", r.duration},
                    {"interrupted", r.interrupted}, {"programs", r.programs}, {"findings", r.findings},
                    {"sandbox_uid", r.sandbox_uid}, {"leftovers_killed", r.leftovers_killed}, {"left_out", r.left_out}};
@@ -339,9 +340,9 @@ void write_gradescope(std::ostream& out, const GradeResult& r) {
   nlohmann::json j;
   j["score"] = r.score();
   j["execution_time"] = static_cast<int>(r.duration + 0.5);
-  std::string summary = "Lab " + std::to_string(r.lab) + ": build " + r.build +
+  std::string summary = "Lab " + std::to_string(r.lab) + ": build " + build_status_name(r.build) +
                         (r.build_method.empty() ? "" : " (" + r.build_method + ")") + ".";
-  if (r.build != "ok") summary += "\n\nBuild log (end):\n" + r.build_log;
+  if (r.build != BuildStatus::kOk) summary += "\n\nBuild log (end):\n" + r.build_log;
   for (const auto& [program, path] : r.programs) {
     if (path.empty()) summary += "\n" + program + " was not found in your submission.";
   }

@@ -19,6 +19,24 @@ namespace socklab::harness {
 // Which programs a student writes for each lab; the others a lab uses come from the reference build.
 const std::vector<std::string>& lab_programs(int lab);
 
+// How building a submission went; its name is what reports and gradebooks say.
+enum class BuildStatus { kNotRun, kOk, kFailed, kTimedOut, kNoSources };
+inline const char* build_status_name(BuildStatus b) {
+  switch (b) {
+    case BuildStatus::kNotRun:
+      return "not run";
+    case BuildStatus::kOk:
+      return "ok";
+    case BuildStatus::kFailed:
+      return "failed";
+    case BuildStatus::kTimedOut:
+      return "timed out";
+    case BuildStatus::kNoSources:
+      return "no sources";  // nothing to build: scripts and executables are run as they are
+  }
+  return "?";
+}
+
 struct GradeOptions {
   int lab = 1;
   std::string submission;        // the student's directory
@@ -27,7 +45,7 @@ struct GradeOptions {
   bool sanitize = false;         // build C/C++ with AddressSanitizer + UndefinedBehaviorSanitizer
   std::chrono::seconds build_timeout{120};
   double time_scale = 1.0;
-  std::string isolation = "auto";
+  Isolation isolation = Isolation::kAuto;
   bool verbose = false;
   // As root, student code runs as a uid from this range that no other grading holds and no process uses.
   int sandbox_uid_first = 64000, sandbox_uid_last = 64999;
@@ -41,7 +59,7 @@ struct GradeOptions {
 struct GradeResult {
   std::string student;           // the submission directory's name
   int lab = 0;
-  std::string build = "not run"; // "ok", "failed", "timed out", "no sources"
+  BuildStatus build = BuildStatus::kNotRun;
   std::string build_method;      // "make", "cmake", "cc/c++ per program"
   std::string build_log;         // its tail
   std::map<std::string, std::string> programs;  // program -> path in the submission, or "" when missing
@@ -57,7 +75,7 @@ struct GradeResult {
 
   int score() const;             // 0..100
   int max_score() const;
-  bool graded() const { return build == "ok" || build == "no sources"; }
+  bool graded() const { return build == BuildStatus::kOk || build == BuildStatus::kNoSources; }
 };
 
 // Builds the submission in a private copy (in the sandbox: see sandbox/sandbox.h) and runs lab `lab`'s graded experiments against it. `live` gets the

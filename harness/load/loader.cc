@@ -284,9 +284,11 @@ class Loader {
     e.lab = root.attribute("lab").value();
     e.graded = boolean(root, "graded", true);
     if (root.attribute("isolation")) {
-      e.isolation = root.attribute("isolation").value();
-      if (e.isolation != "auto" && e.isolation != "host" && e.isolation != "netns") {
-        error(line(root), "bad isolation=\"" + e.isolation + "\" (auto, host or netns)");
+      std::string text = root.attribute("isolation").value();
+      if (auto i = parse_isolation(text)) {
+        e.isolation = *i;
+      } else {
+        error(line(root), "bad isolation=\"" + text + "\" (auto, host or netns)");
       }
     }
     if (root.attribute("timeout")) {

@@ -15,6 +15,27 @@ namespace socklab::harness {
 
 using Millis = std::chrono::milliseconds;
 
+// Where an experiment's programs run: a network namespace of its own when the machine allows (auto), always
+// (netns: the experiment fails clearly without one), or never (host).
+enum class Isolation { kAuto, kHost, kNetns };
+inline const char* isolation_name(Isolation i) {
+  switch (i) {
+    case Isolation::kAuto:
+      return "auto";
+    case Isolation::kHost:
+      return "host";
+    case Isolation::kNetns:
+      return "netns";
+  }
+  return "?";
+}
+inline std::optional<Isolation> parse_isolation(const std::string& text) {
+  for (Isolation i : {Isolation::kAuto, Isolation::kHost, Isolation::kNetns}) {
+    if (text == isolation_name(i)) return i;
+  }
+  return std::nullopt;
+}
+
 enum class StepKind {
   // actions
   kStart, kSend, kCloseStdin, kSignal, kWait, kSnapshot, kTcpConnect, kTcpSend, kTcpClose, kUdpSend,
@@ -100,7 +121,7 @@ struct Experiment {
   std::string about;  // what to observe, shown before it runs
   std::string lab;    // "1".."5" (from the lab attribute)
   bool graded = true; // false: observation only, never run against submissions, no points
-  std::string isolation = "auto";  // auto: own network namespace when possible; host; netns (required)
+  Isolation isolation = Isolation::kAuto;
   std::vector<std::pair<std::string, std::string>> sysctls;  // applied in the experiment's namespace
   Millis timeout{30000};  // the whole experiment
   std::vector<Step> steps;

@@ -217,7 +217,7 @@ void write_html_report(std::ostream& out, const std::vector<ExperimentResult>& r
       << passed << " passed; points " << points << "/" << max_points << "</p>\n";
   for (const ExperimentResult& r : results) {
     out << "<section class=\"experiment\" id=\"" << esc(r.id) << "\" data-points=\"" << r.points() << "\" data-max=\"" << r.max_points()
-        << "\">\n<h2>" << esc(r.title) << "</h2>\n<p class=\"meta\">" << esc(r.file) << " · " << esc(r.isolation) << " · sockets via "
+        << "\">\n<h2>" << esc(r.title) << "</h2>\n<p class=\"meta\">" << esc(r.file) << " · " << esc(isolation_name(r.isolation)) << " · sockets via "
         << esc(r.capture) << " · " << num(r.duration, 2) << " s" << (r.max_points() ? " · " + std::to_string(r.points()) + "/" +
         std::to_string(r.max_points()) + " points" : " · observation only") << "</p>\n";
     if (!r.about.empty()) out << "<p class=\"about\">" << esc(r.about) << "</p>\n";

@@ -97,7 +97,7 @@ class TextReporter : public Reporter {
       out_ << indent(render_ladder(r.packets, std::set<std::uint16_t>(r.listening_ports.begin(), r.listening_ports.end())), "   ");
     }
     std::string score = r.max_points() > 0 ? std::to_string(r.points()) + "/" + std::to_string(r.max_points()) + " points, " : "";
-    out_ << paint("2", "   " + score + fixed(r.duration) + ", " + r.isolation + ", sockets via " + r.capture) << "\n";
+    out_ << paint("2", "   " + score + fixed(r.duration) + ", " + isolation_name(r.isolation) + ", sockets via " + r.capture) << "\n";
     out_.flush();
   }
 
@@ -196,7 +196,7 @@ class JunitReporter : public Reporter {
 
 nlohmann::json experiment_json(const ExperimentResult& r) {
   nlohmann::json j{{"file", r.file}, {"id", r.id}, {"title", r.title}, {"lab", r.lab}, {"graded", r.graded},
-                   {"isolation", r.isolation}, {"capture", r.capture}, {"notes", r.notes}, {"duration_s", r.duration},
+                   {"isolation", isolation_name(r.isolation)}, {"capture", r.capture}, {"notes", r.notes}, {"duration_s", r.duration},
                    {"points", r.points()}, {"max_points", r.max_points()}, {"passed", r.passed()},
                    {"error", r.error}, {"interrupted", r.interrupted}};
   j["steps"] = nlohmann::json::array();

@@ -53,7 +53,7 @@ struct ProcessRecord {
 struct ExperimentResult {
   std::string file, id, title, about, lab;
   bool graded = true;
-  std::string isolation;     // "netns" or "host", and why
+  Isolation isolation = Isolation::kHost;  // where it ran: kNetns or kHost (the notes say why)
   std::string capture;       // "sock_diag" or "procfs"
   std::vector<std::string> notes;  // e.g. sysctls not applied
   std::vector<StepRecord> steps;

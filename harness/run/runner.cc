@@ -143,7 +143,7 @@ class ExperimentRun {
       std::vector<std::uint16_t> ports = placeholders_.ports();
       timeline_ = start_timeline(std::set<std::uint16_t>(ports.begin(), ports.end()), start_);
       if (timeline_->wants_polling()) poll_states();
-      if (result_.isolation == "netns") {  // only there are the packets on lo the experiment's and nobody else's
+      if (result_.isolation == Isolation::kNetns) {  // only there are the packets on lo the experiment's and nobody else's
         std::string why_not;
         packets_ = start_packet_capture(loop_.context(), std::set<std::uint16_t>(ports.begin(), ports.end()), start_, why_not);
         if (!packets_) result_.notes.push_back(why_not);
@@ -211,7 +211,7 @@ class ExperimentRun {
     cleanup();
     if (timeline_) {
       result_.timeline = timeline_->finish();
-      if (result_.isolation == "netns") {  // what this namespace saw: packets on its lo, sockets in its snapshots
+      if (result_.isolation == Isolation::kNetns) {  // what this namespace saw: packets on its lo, sockets in its snapshots
         for (const Packet& p : result_.packets) seen_connections_.insert(p.src + "|" + p.dst);
         keep_own_connections(result_.timeline, seen_connections_);
       }
@@ -283,16 +283,16 @@ class ExperimentRun {
 
   // --- isolation and capture -----------------------------------------------------------------------------
   void isolate() {
-    std::string mode = options_.isolation == "auto" ? experiment_.isolation : options_.isolation;
-    if (experiment_.isolation == "host") mode = "host";
+    Isolation mode = options_.isolation == Isolation::kAuto ? experiment_.isolation : options_.isolation;
+    if (experiment_.isolation == Isolation::kHost) mode = Isolation::kHost;
     std::string why_not;
     // Every experiment starts from the host's namespace (a previous one may have left us in its own).
     if (!return_to_network_namespace(home_netns_, why_not)) {
-      if (mode == "host") throw Aborted{"cannot run on the host after an experiment in a namespace of its own: " + why_not};
+      if (mode == Isolation::kHost) throw Aborted{"cannot run on the host after an experiment in a namespace of its own: " + why_not};
       why_not.clear();  // a new namespace of our own can still be made from where we are
     }
-    if (mode != "host" && enter_new_network_namespace(why_not)) {
-      result_.isolation = "netns";
+    if (mode != Isolation::kHost && enter_new_network_namespace(why_not)) {
+      result_.isolation = Isolation::kNetns;
       for (const auto& [name, value] : experiment_.sysctls) {
         std::string problem;
         if (set_sysctl(name, value, problem)) {
@@ -302,8 +302,8 @@ class ExperimentRun {
         }
       }
     } else {
-      result_.isolation = "host";
-      if (mode == "netns") throw Aborted{"this experiment needs its own network namespace: " + why_not};
+      result_.isolation = Isolation::kHost;
+      if (mode == Isolation::kNetns) throw Aborted{"this experiment needs its own network namespace: " + why_not};
       if (!why_not.empty()) result_.notes.push_back("no network namespace (" + why_not + "): free ports on the host");
       for (const auto& [name, value] : experiment_.sysctls) {
         result_.notes.push_back("not set (no namespace of its own): " + name + "=" + value +

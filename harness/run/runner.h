@@ -17,7 +17,7 @@ struct RunOptions {
   std::string bin_dir;                          // programs are found here by name
   std::map<std::string, std::string> bins;      // --bin NAME=PATH overrides
   double time_scale = 1.0;                      // every deadline is multiplied by this
-  std::string isolation = "auto";               // auto | host | netns (overrides the files' "auto")
+  Isolation isolation = Isolation::kAuto;       // host or netns override the files' auto
   std::chrono::milliseconds grace{1000};        // SIGTERM -> SIGKILL
   bool verbose = false;
   bool show_timeline = false;                   // text report: print each experiment's timeline

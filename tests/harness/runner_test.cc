@@ -105,9 +105,9 @@ TEST(Runner, AHostExperimentAfterANamespaceOneRunsOnTheHost) {
     Runner runner(loop, *launcher, RunOptions{}, silent);
     ExperimentResult in_own = runner.run(own);
     ExperimentResult on_host = runner.run(host);
-    EXPECT_EQ(in_own.isolation, "netns");
+    EXPECT_EQ(in_own.isolation, Isolation::kNetns);
     EXPECT_EQ(in_own.points(), 0) << "a namespace of its own does not see the host's listener";
-    EXPECT_EQ(on_host.isolation, "host");
+    EXPECT_EQ(on_host.isolation, Isolation::kHost);
     EXPECT_EQ(on_host.points(), 1) << on_host.checks[0].actual << " " << on_host.error;
   }
   EXPECT_EQ(network_namespace(), before) << "the runner left the process in another network namespace";
