@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -26,6 +27,17 @@ std::system_error errno_error(const std::string& what) {
 }
 
 std::string address_text(int family, const void* raw) {
+  if (family == AF_INET) {  // by hand: inet_ntop's sprintf was a tenth of a snapshot of 1000 sockets
+    const auto* byte = static_cast<const unsigned char*>(raw);
+    if ((byte[0] | byte[1] | byte[2] | byte[3]) == 0) return "*";
+    char text[16];
+    char* end = text;
+    for (int i = 0; i < 4; ++i) {
+      if (i > 0) *end++ = '.';
+      end = std::to_chars(end, text + sizeof text, byte[i]).ptr;
+    }
+    return std::string(text, end);
+  }
   char text[INET6_ADDRSTRLEN] = "?";
   inet_ntop(family, raw, text, sizeof text);
   std::string s = text;

@@ -167,6 +167,31 @@ TEST_P(Capture, SeesUdpSocketsAndIpv6) {
   EXPECT_EQ(l6->local(), "[::1]:" + std::to_string(port6));
 }
 
+// Addresses as ss writes them: the wildcard as *, IPv4 dotted with every octet (one, two and three digits, 0).
+TEST_P(Capture, WritesAddressesAsSsDoes) {
+  Fd l(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in any{};
+  any.sin_family = AF_INET;
+  ASSERT_EQ(bind(l.fd, reinterpret_cast<sockaddr*>(&any), sizeof any), 0);
+  ASSERT_EQ(listen(l.fd, 1), 0);
+  std::uint16_t port = port_of(l.fd);
+  Fd c(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in from = loopback(0);
+  inet_pton(AF_INET, "127.0.10.200", &from.sin_addr);  // all of 127/8 is loopback
+  ASSERT_EQ(bind(c.fd, reinterpret_cast<sockaddr*>(&from), sizeof from), 0) << strerror(errno);
+  sockaddr_in to = loopback(port);
+  ASSERT_EQ(connect(c.fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0) << strerror(errno);
+  auto s = sockets_on(*source(), port);
+  const SocketInfo* listen_row = find(s, "LISTEN", port, 0);
+  ASSERT_NE(listen_row, nullptr) << format_table(s);
+  EXPECT_EQ(listen_row->local(), "*:" + std::to_string(port));
+  EXPECT_EQ(listen_row->peer(), "*:*");
+  const SocketInfo* client = find(s, "ESTAB", port_of(c.fd), port);
+  ASSERT_NE(client, nullptr) << format_table(s);
+  EXPECT_EQ(client->local(), "127.0.10.200:" + std::to_string(port_of(c.fd)));
+  EXPECT_EQ(client->peer(), "127.0.0.1:" + std::to_string(port));
+}
+
 // A TCP socket that is only bound (neither listening nor connecting) is listed by neither source, as by ss -tan:
 // asking the kernel for such sockets would make every TCP dump walk its whole bind hash as well.
 TEST_P(Capture, LeavesOutTcpSocketsThatAreOnlyBound) {
