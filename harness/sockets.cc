@@ -313,6 +313,7 @@ void scan_process_fds(int pid, std::map<std::uint64_t, std::vector<SocketInfo*>>
     if (fd_entry->d_name[0] == '.') continue;
     char target[64];
     ssize_t n = readlinkat(dirfd(fds), fd_entry->d_name, target, sizeof target - 1);
+    if (n < 0 && errno == EACCES) break;  // listed but not ours to read (e.g. another user namespace's): none is
     if (n <= 8 || std::strncmp(target, "socket:[", 8) != 0) continue;
     target[n] = '\0';
     auto it = by_inode.find(std::strtoull(target + 8, nullptr, 10));
