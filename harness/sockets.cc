@@ -87,7 +87,10 @@ class NetlinkSource : public SocketSource {
     if (tcp_both_families_) {
       check(dump_tcp_both_families(kStates, &result));
       // One walk lists IPv4 and IPv6 sockets mixed, in hash order: IPv4 first, as ss and the fallback list them.
-      std::stable_partition(result.begin(), result.end(), [](const SocketInfo& s) { return s.family == AF_INET; });
+      auto is_ipv4 = [](const SocketInfo& s) { return s.family == AF_INET; };
+      if (!std::is_partitioned(result.begin(), result.end(), is_ipv4)) {
+        std::stable_partition(result.begin(), result.end(), is_ipv4);
+      }
     } else {
       check(dump_v2(AF_INET, IPPROTO_TCP, kStates, &result));
       check(dump_v2(AF_INET6, IPPROTO_TCP, kStates, &result));
@@ -164,13 +167,12 @@ class NetlinkSource : public SocketSource {
           continue;
         }
         if (h->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg)) || !out) continue;
-        out->push_back(convert(*static_cast<inet_diag_msg*>(NLMSG_DATA(h)), protocol));
+        convert(*static_cast<inet_diag_msg*>(NLMSG_DATA(h)), protocol, out->emplace_back());
       }
     }
   }
 
-  static SocketInfo convert(const inet_diag_msg& m, int protocol) {
-    SocketInfo s;
+  static void convert(const inet_diag_msg& m, int protocol, SocketInfo& s) {
     s.protocol = protocol == IPPROTO_TCP ? Protocol::kTcp : Protocol::kUdp;
     s.family = m.idiag_family;
     s.state = tcp_state_name(m.idiag_state, s.protocol);
@@ -186,7 +188,6 @@ class NetlinkSource : public SocketSource {
       s.timer = kTimers[m.idiag_timer];
       s.timer_ms = m.idiag_expires;
     }
-    return s;
   }
 
   int fd_ = -1;
