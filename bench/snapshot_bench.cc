@@ -59,55 +59,75 @@ class InPlace {
   bool ok_ = true;
 };
 
-// Times each iteration itself and reports the median (counter "median_us"): on a shared machine a few slow
-// iterations move the mean (Time) a lot, the median hardly.
-class Timer {
- public:
-  void start() { begin_ = std::chrono::steady_clock::now(); }
-  void stop() {
-    samples_.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - begin_).count());
-  }
-  void report(benchmark::State& state) {
-    if (samples_.empty()) return;
-    std::nth_element(samples_.begin(), samples_.begin() + samples_.size() / 2, samples_.end());
-    state.counters["median_us"] = samples_[samples_.size() / 2];
-  }
-
- private:
-  std::chrono::steady_clock::time_point begin_;
-  std::vector<double> samples_;
-};
+double median(std::vector<double> v) {
+  if (v.empty()) return -1;
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
+}
 
 std::string socklab_path() {
   std::error_code ec;
   return (std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() / "socklab").string();
 }
 
-// A whole process: spawn, run to its end (output to /dev/null), reap.
-void spawn_each_iteration(benchmark::State& state, Place place, std::vector<std::string> command) {
+// A whole process: spawn, run to its end (output to /dev/null), reap. Microseconds, or -1 if it failed.
+class Spawner {
+ public:
+  explicit Spawner(std::vector<std::string> command) : command_(std::move(command)) {
+    posix_spawn_file_actions_init(&actions_);
+    posix_spawn_file_actions_addopen(&actions_, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    for (std::string& a : command_) argv_.push_back(a.data());
+    argv_.push_back(nullptr);
+  }
+  Spawner(const Spawner&) = delete;
+  Spawner& operator=(const Spawner&) = delete;
+  ~Spawner() { posix_spawn_file_actions_destroy(&actions_); }
+  double run() {
+    auto begin = std::chrono::steady_clock::now();
+    pid_t pid;
+    int status = 0;
+    if (posix_spawnp(&pid, argv_[0], &actions_, nullptr, argv_.data(), environ) != 0 ||
+        waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      return -1;
+    }
+    return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - begin).count();
+  }
+  const std::string& name() const { return command_[0]; }
+
+ private:
+  std::vector<std::string> command_;
+  std::vector<char*> argv_;
+  posix_spawn_file_actions_t actions_;
+};
+
+// The comparison the capture goals are about, interleaved: every iteration is one round that takes one sample of
+// each whole process (ss -tan, ss -tanup, socklab snapshot) and ten of the in-process snapshot, so a change in the
+// machine's load (it is shared) hits all of them alike. Counters: the medians in microseconds.
+void side_by_side(benchmark::State& state, Place place) {
   InPlace in(place, state);
   if (!in.ok()) return;
   IdleSockets sockets(static_cast<int>(state.range(0)));
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  std::vector<char*> argv;
-  for (std::string& a : command) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  Timer timer;
+  Spawner ss_tan({"ss", "-tan"}), ss_tanup({"ss", "-tanup"}), socklab({socklab_path(), "snapshot"});
+  Spawner* spawners[] = {&ss_tan, &ss_tanup, &socklab};
+  std::vector<double> samples[4];
+  auto source = make_netlink_source();
   for (auto _ : state) {
-    timer.start();
-    pid_t pid;
-    int status = 0;
-    if (posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0 || waitpid(pid, &status, 0) != pid ||
-        !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      state.SkipWithError((command[0] + " did not run or failed").c_str());
-      break;
+    for (int i = 0; i < 3; ++i) {
+      double us = spawners[i]->run();
+      if (us < 0) {
+        state.SkipWithError((spawners[i]->name() + " did not run or failed").c_str());
+        return;
+      }
+      samples[i].push_back(us);
     }
-    timer.stop();
+    for (int i = 0; i < 10; ++i) {
+      auto begin = std::chrono::steady_clock::now();
+      benchmark::DoNotOptimize(source->snapshot());
+      samples[3].push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - begin).count());
+    }
   }
-  timer.report(state);
-  posix_spawn_file_actions_destroy(&actions);
+  const char* names[] = {"ss_tan", "ss_tanup", "socklab", "in_process"};
+  for (int i = 0; i < 4; ++i) state.counters[names[i]] = median(samples[i]);
 }
 
 // The harness's capture: what the runner takes at every snapshot step and poll (owners not included).
@@ -116,13 +136,7 @@ void in_process(benchmark::State& state, Place place, std::function<std::unique_
   if (!in.ok()) return;
   IdleSockets sockets(static_cast<int>(state.range(0)));
   auto source = make();
-  Timer timer;
-  for (auto _ : state) {
-    timer.start();
-    benchmark::DoNotOptimize(source->snapshot());
-    timer.stop();
-  }
-  timer.report(state);
+  for (auto _ : state) benchmark::DoNotOptimize(source->snapshot());
 }
 
 // Owners of every process (what `socklab snapshot` and ss -p do): walks /proc/*/fd, so its cost grows with
@@ -148,75 +162,75 @@ void BM_SockDiagOwnTreeOwners(benchmark::State& state) {
   }
 }
 
-// The console output as usual, and each benchmark's median kept for the summary.
+// The console output as usual, and the side-by-side medians kept for the summary.
 class SummaryReporter : public benchmark::ConsoleReporter {
  public:
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& r : runs) {
       if (r.error_occurred || r.run_type != Run::RT_Iteration) continue;
-      auto median = r.counters.find("median_us");
-      if (median != r.counters.end()) medians[r.benchmark_name()] = median->second.value;
+      std::string benchmark = r.run_name.function_name + "/" + r.run_name.args;  // without "/iterations:40"
+      for (const auto& [name, counter] : r.counters) medians[benchmark + " " + name] = counter.value;
     }
   }
   std::map<std::string, double> medians;
 };
 
 void print_summary(const std::map<std::string, double>& medians) {
-  auto get = [&](const std::string& name, int sockets) {
-    auto it = medians.find(name + "/" + std::to_string(sockets));
+  auto get = [&](const char* place, const char* what, int sockets) {
+    auto it = medians.find(std::string("side_by_side/") + place + "/" + std::to_string(sockets) + " " + what);
     return it == medians.end() ? -1.0 : it->second;
   };
   const char* rows[][2] = {
-      {"spawn_ss_tan/host", "spawn `ss -tan`, host"},
-      {"spawn_ss_tanup/host", "spawn `ss -tanup`, host"},
-      {"spawn_socklab_snapshot/host", "spawn `socklab snapshot`, host"},
-      {"in_process/host", "in-process snapshot, host"},
-      {"spawn_ss_tan/netns", "spawn `ss -tan`, experiment namespace"},
-      {"spawn_ss_tanup/netns", "spawn `ss -tanup`, experiment namespace"},
-      {"spawn_socklab_snapshot/netns", "spawn `socklab snapshot`, experiment namespace"},
-      {"in_process/netns", "in-process snapshot, experiment namespace"},
+      {"ss_tan", "spawn `ss -tan`"},
+      {"ss_tanup", "spawn `ss -tanup`"},
+      {"socklab", "spawn `socklab snapshot`"},
+      {"in_process", "in-process snapshot (sock_diag)"},
   };
-  std::printf("\nSnapshot cost, median per snapshot (us)            10 sockets  1000 sockets\n");
+  std::printf("\nSnapshot cost side by side, median us   host: 10 sockets  1000 sockets   netns: 10 sockets  1000 sockets\n");
   for (auto& row : rows) {
-    std::printf("  %-48s", row[1]);
-    for (int n : {10, 1000}) {
-      double v = get(row[0], n);
-      if (v < 0) {
-        std::printf("  %10s", "-");
-      } else {
-        std::printf("  %10.0f", v);
+    std::printf("  %-36s", row[1]);
+    for (const char* place : {"host", "netns"}) {
+      std::printf("    ");
+      for (int n : {10, 1000}) {
+        double v = get(place, row[0], n);
+        if (v < 0) {
+          std::printf("  %12s", "-");
+        } else {
+          std::printf("  %12.0f", v);
+        }
       }
     }
     std::printf("\n");
   }
   struct Goal {
     const char* text;
+    const char* place;
     const char* slow;
     const char* fast;
     double at_least;  // slow / fast
   };
   Goal goals[] = {
-      {"in-process snapshot >= 4x faster than spawning ss -tan (host)", "spawn_ss_tan/host", "in_process/host", 4},
-      {"in-process snapshot >= 10x faster than spawning ss -tan (experiment namespace)", "spawn_ss_tan/netns",
-       "in_process/netns", 10},
-      {"socklab snapshot no slower than ss -tanup, whole processes (host)", "spawn_ss_tanup/host",
-       "spawn_socklab_snapshot/host", 1},
-      {"socklab snapshot no slower than ss -tanup, whole processes (experiment namespace)", "spawn_ss_tanup/netns",
-       "spawn_socklab_snapshot/netns", 1},
+      {"in-process snapshot >= 4x faster than spawning ss -tan, host", "host", "ss_tan", "in_process", 4},
+      {"in-process snapshot >= 10x faster than spawning ss -tan, experiment namespace", "netns", "ss_tan",
+       "in_process", 10},
+      {"socklab snapshot no slower than ss -tanup (whole processes), host", "host", "ss_tanup", "socklab", 1},
+      {"socklab snapshot no slower than ss -tanup (whole processes), experiment namespace", "netns", "ss_tanup",
+       "socklab", 1},
   };
-  std::printf("\nGoals (ratio = the slower's median / the faster's)\n");
+  std::printf("\nGoals (ratio: the other's median / ours)\n");
   for (const Goal& g : goals) {
-    std::printf("  %s\n", g.text);
+    std::printf("  %-82s", g.text);
     for (int n : {10, 1000}) {
-      double slow = get(g.slow, n), fast = get(g.fast, n);
+      double slow = get(g.place, g.slow, n), fast = get(g.place, g.fast, n);
       if (slow < 0 || fast <= 0) {
-        std::printf("    %4d sockets: not measured\n", n);
+        std::printf("  %4d: not measured", n);
       } else {
         double ratio = slow / fast;
-        std::printf("    %4d sockets: %.2fx  %s\n", n, ratio, ratio >= g.at_least ? "met" : "NOT met");
+        std::printf("  %4d: %6.2fx %-7s", n, ratio, ratio >= g.at_least ? "met" : "NOT met");
       }
     }
+    std::printf("\n");
   }
 }
 
@@ -228,28 +242,23 @@ void sizes(benchmark::internal::Benchmark* b) { b->Arg(10)->Arg(1000)->Unit(benc
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  std::string socklab = socklab_path();
-  using Command = std::vector<std::string>;
-  auto source = [](bool one_dump) {
-    return std::function<std::unique_ptr<SocketSource>()>([one_dump] { return make_netlink_source(one_dump); });
-  };
+  using Make = std::function<std::unique_ptr<SocketSource>()>;
+  Make one_dump = [] { return make_netlink_source(); };
+  Make per_family = [] { return make_netlink_source(/*tcp_in_one_dump=*/false); };
+  Make procfs = make_procfs_source;
   // Host first: entering a namespace as an unprivileged user (a user namespace) cannot be undone.
   for (Place place : {Place::kHost, Place::kNetns}) {
     std::string at = std::string("/") + place_name(place);
-    sizes(benchmark::RegisterBenchmark(("spawn_ss_tan" + at).c_str(), spawn_each_iteration, place, Command{"ss", "-tan"}));
-    sizes(benchmark::RegisterBenchmark(("spawn_ss_tanup" + at).c_str(), spawn_each_iteration, place,
-                                       Command{"ss", "-tanup"}));
-    sizes(benchmark::RegisterBenchmark(("spawn_socklab_snapshot" + at).c_str(), spawn_each_iteration, place,
-                                       Command{socklab, "snapshot"}));
-    sizes(benchmark::RegisterBenchmark(("in_process" + at).c_str(), in_process, place, source(true)));
+    sizes(benchmark::RegisterBenchmark(("in_process" + at).c_str(), in_process, place, one_dump));
     if (place == Place::kHost) {
       // TCP asked once per family (what a kernel without the one-dump request gets), /proc/net, owners.
-      sizes(benchmark::RegisterBenchmark("in_process_per_family/host", in_process, place, source(false)));
-      sizes(benchmark::RegisterBenchmark("proc_net/host", in_process, place,
-                                         std::function<std::unique_ptr<SocketSource>()>(make_procfs_source)));
+      sizes(benchmark::RegisterBenchmark("in_process_per_family/host", in_process, place, per_family));
+      sizes(benchmark::RegisterBenchmark("proc_net/host", in_process, place, procfs));
       sizes(benchmark::RegisterBenchmark("in_process_all_owners/host", BM_SockDiagAllOwners));
       sizes(benchmark::RegisterBenchmark("in_process_own_tree_owners/host", BM_SockDiagOwnTreeOwners));
     }
+    // 40 rounds: 40 samples of each whole process, 400 of the in-process snapshot.
+    sizes(benchmark::RegisterBenchmark(("side_by_side" + at).c_str(), side_by_side, place)->Iterations(40));
   }
   SummaryReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
