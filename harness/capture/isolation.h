@@ -9,6 +9,9 @@ namespace socklab::harness {
 // Moves the harness (and so every program it starts from now on) into a new network namespace with `lo` up.
 // As root: unshare(CLONE_NEWNET). Otherwise: once into a new user namespace (we are root there), then
 // CLONE_NEWNET. Returns false, with the reason in why_not, where the platform does not allow it.
+// The namespace has small TCP and UDP hash tables of its own (so a sock_diag snapshot walks 1024 buckets, not the
+// host's 262144) and the TIME-WAIT and SYN-backlog limits of any new namespace: it is made from a parent namespace
+// of socklab's own with tcp_child_ehash_entries set there; the host's sysctls are never changed (isolation.cc).
 bool enter_new_network_namespace(std::string& why_not);
 
 // For `socklab grade`: moves socklab into a mount namespace of its own (as root; otherwise into a user namespace of

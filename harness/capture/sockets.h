@@ -45,13 +45,16 @@ std::string tcp_state_name(int state, Protocol protocol);
 class SocketSource {
  public:
   virtual ~SocketSource() = default;
-  // All TCP and UDP sockets, IPv4 and IPv6, of the current network namespace (owners not filled in).
+  // All TCP and UDP sockets, IPv4 and IPv6, of the current network namespace (owners not filled in): TCP IPv4,
+  // TCP IPv6, UDP IPv4, UDP IPv6. A TCP socket that is only bound (not listening, not connecting) is not one.
   virtual std::vector<SocketInfo> snapshot() = 0;
   virtual std::string name() const = 0;
 };
 
-// NETLINK_SOCK_DIAG. Throws std::system_error if the netlink socket cannot be opened.
-std::unique_ptr<SocketSource> make_netlink_source();
+// NETLINK_SOCK_DIAG: three dumps per snapshot (TCP of both families in one, UDP per family). Throws
+// std::system_error if the netlink socket cannot be opened or sock_diag does not answer. tcp_in_one_dump = false
+// asks for TCP once per family, as it does by itself on a kernel without the one-dump request (for tests).
+std::unique_ptr<SocketSource> make_netlink_source(bool tcp_in_one_dump = true);
 // /proc/net/{tcp,tcp6,udp,udp6}. The LISTEN backlog (Send-Q) and timers are not available there (reported 0), and
 // while sockets change during the read it may repeat (removed here) or miss one.
 std::unique_ptr<SocketSource> make_procfs_source();
