@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "isolation.h"
+#include "capture/isolation.h"
 #include "loopback.h"
 #include "capture/sockets.h"
 

@@ -17,8 +17,8 @@
 #include <sstream>
 #include <thread>
 
-#include "isolation.h"
-#include "sockets.h"
+#include "capture/isolation.h"
+#include "capture/sockets.h"
 
 using namespace socklab::harness;
 
