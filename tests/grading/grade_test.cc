@@ -226,20 +226,35 @@ TEST(GradeBatch, GradesAClassIntoAGradebook) {
   EXPECT_EQ(rows, 8) << csv;
 }
 
-// The Gradescope bundle in a simulated /autograder layout: results.json as Gradescope reads it.
-TEST(Gradescope, RunAutograderWritesResultsJson) {
-  fs::path ag = fs::path(testing::TempDir()) / ("autograder_" + std::to_string(getpid()));
+namespace {
+
+// A simulated /autograder: source/build/bin (our build), the lab number, an empty submission/ to fill.
+fs::path autograder_layout(const std::string& name, int lab) {
+  fs::path ag = fs::path(testing::TempDir()) / (name + std::to_string(getpid()));
   fs::remove_all(ag);
   fs::create_directories(ag / "source" / "build");
   fs::create_directories(ag / "source" / "grading" / "gradescope");
   fs::create_directories(ag / "submission");
   fs::create_directory_symlink(SOCKLAB_BIN_DIR, ag / "source" / "build" / "bin");
-  std::ofstream(ag / "source" / "grading" / "gradescope" / "lab") << "2\n";
-  std::ofstream(ag / "submission" / "fork_server.c") << "#define MUTANT_NO_REAP 1\n" << student_c("fork_server");
-  std::ofstream(ag / "submission" / "echo_server.c") << student_c("echo_server");
+  std::ofstream(ag / "source" / "grading" / "gradescope" / "lab") << lab << "\n";
+  return ag;
+}
+
+// Runs run_autograder in it, as Gradescope would; what it prints goes to stdout.txt there.
+int run_autograder(const fs::path& ag) {
   std::string command = "AUTOGRADER_ROOT=" + ag.string() + " " + kSource + "/grading/gradescope/run_autograder > " +
                         (ag / "stdout.txt").string() + " 2>&1";
-  ASSERT_EQ(system(command.c_str()), 0) << read_file(ag / "stdout.txt");
+  return system(command.c_str());
+}
+
+}  // namespace
+
+// The Gradescope bundle in a simulated /autograder layout: results.json as Gradescope reads it.
+TEST(Gradescope, RunAutograderWritesResultsJson) {
+  fs::path ag = autograder_layout("autograder_", 2);
+  std::ofstream(ag / "submission" / "fork_server.c") << "#define MUTANT_NO_REAP 1\n" << student_c("fork_server");
+  std::ofstream(ag / "submission" / "echo_server.c") << student_c("echo_server");
+  ASSERT_EQ(run_autograder(ag), 0) << read_file(ag / "stdout.txt");
   auto results = nlohmann::json::parse(read_file(ag / "results" / "results.json"));
   std::string failed;
   for (const auto& t : results["tests"]) {
@@ -310,18 +325,10 @@ TEST(Grade, RefusesWithoutASandboxUnlessToldToGoOn) {
 // confines the code instead, and the student still gets results.json.
 TEST(Gradescope, FallsBackWhereTheContainerRefusesTheSandbox) {
   BrokenBwrapOnPath broken;
-  fs::path ag = fs::path(testing::TempDir()) / ("autograder_nons_" + std::to_string(getpid()));
-  fs::remove_all(ag);
-  fs::create_directories(ag / "source" / "build");
-  fs::create_directories(ag / "source" / "grading" / "gradescope");
-  fs::create_directories(ag / "submission");
-  fs::create_directory_symlink(SOCKLAB_BIN_DIR, ag / "source" / "build" / "bin");
-  std::ofstream(ag / "source" / "grading" / "gradescope" / "lab") << "2\n";
+  fs::path ag = autograder_layout("autograder_nons_", 2);
   std::ofstream(ag / "submission" / "fork_server.c") << student_c("fork_server");
   std::ofstream(ag / "submission" / "echo_server.c") << student_c("echo_server");
-  std::string command = "AUTOGRADER_ROOT=" + ag.string() + " " + kSource + "/grading/gradescope/run_autograder > " +
-                        (ag / "stdout.txt").string() + " 2>&1";
-  ASSERT_EQ(system(command.c_str()), 0) << read_file(ag / "stdout.txt");
+  ASSERT_EQ(run_autograder(ag), 0) << read_file(ag / "stdout.txt");
   std::string said = read_file(ag / "stdout.txt");
   EXPECT_NE(said.find("grading with --no-sandbox"), std::string::npos) << said;
   EXPECT_NE(said.find("Gradescope's container"), std::string::npos) << said;

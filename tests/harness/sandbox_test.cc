@@ -272,6 +272,14 @@ struct Sandboxed {
     if (box->uid() >= 0) chown(path.c_str(), static_cast<uid_t>(box->uid()), static_cast<gid_t>(box->uid()));
     return path;
   }
+
+  // Starts a script (written as by script()) through the sandbox's launcher.
+  std::unique_ptr<harness::Process> start(const std::string& name, const std::string& body) {
+    harness::ProcessSpec spec;
+    spec.name = name;
+    spec.path = script(name, body);
+    return launcher->start(spec);
+  }
 };
 
 }  // namespace
@@ -281,25 +289,20 @@ struct Sandboxed {
 TEST(SandboxedProcess, PidSignalsAndExitStatusAreTheProgramsOwn) {
   Sandboxed s;
   if (!s.skip.empty()) GTEST_SKIP() << s.skip;
-  harness::ProcessSpec spec;
-  spec.name = "trap";
-  spec.path = s.script("trap", "trap 'echo got TERM; exit 3' TERM\necho ready $$\nwhile :; do sleep 0.05; done\n");
-  auto p = s.launcher->start(spec);
+  auto p = s.start("trap", "trap 'echo got TERM; exit 3' TERM\necho ready $$\nwhile :; do sleep 0.05; done\n");
   ASSERT_TRUE(s.loop.run_until([&] { return !p->out().lines.empty(); }, harness::Clock::now() + 10s));
   EXPECT_EQ(p->out().lines[0], "ready 2") << "pid 2 inside its own pid namespace";
   std::error_code ec;
   EXPECT_EQ(fs::read_symlink("/proc/" + std::to_string(p->pid()) + "/exe", ec).filename(), "dash")
       << "pid() is the program (/bin/sh), not bwrap";
-  EXPECT_EQ(p->spec().path, spec.path) << "the harness sees the spec it asked for";
+  EXPECT_EQ(p->spec().path, s.box->build_dir() + "/trap") << "the harness sees the spec it asked for";
   p->send_signal(SIGTERM);
   ASSERT_TRUE(s.loop.run_until([&] { return p->exit_status().has_value(); }, harness::Clock::now() + 10s));
   EXPECT_EQ(p->exit_status()->describe(), "exit 3");
   EXPECT_TRUE(s.loop.run_until([&] { return p->out().closed; }, harness::Clock::now() + 5s));
   EXPECT_EQ(p->out().lines.back(), "got TERM");
 
-  spec.name = "segv";
-  spec.path = s.script("segv", "kill -SEGV $$\n");
-  auto q = s.launcher->start(spec);
+  auto q = s.start("segv", "kill -SEGV $$\n");
   ASSERT_TRUE(s.loop.run_until([&] { return q->exit_status().has_value(); }, harness::Clock::now() + 10s));
   EXPECT_EQ(q->exit_status()->describe(), "killed by SIGSEGV");
 }
@@ -309,10 +312,7 @@ TEST(SandboxedProcess, PidSignalsAndExitStatusAreTheProgramsOwn) {
 TEST(SandboxedProcess, EndingItEndsEverythingItStarted) {
   Sandboxed s;
   if (!s.skip.empty()) GTEST_SKIP() << s.skip;
-  harness::ProcessSpec spec;
-  spec.name = "spawner";
-  spec.path = s.script("spawner", "setsid sleep 300 &\nsleep 300 &\nread line\necho \"read $line\"\nwait\n");
-  auto p = s.launcher->start(spec);
+  auto p = s.start("spawner", "setsid sleep 300 &\nsleep 300 &\nread line\necho \"read $line\"\nwait\n");
   p->write_stdin("hello\n");
   ASSERT_TRUE(s.loop.run_until([&] { return !p->out().lines.empty(); }, harness::Clock::now() + 10s));
   EXPECT_EQ(p->out().lines[0], "read hello");
