@@ -172,9 +172,11 @@ class TracepointRecorder : public TimelineRecorder {
     static const std::regex line_form(
         R"(\s([0-9]+\.[0-9]+): inet_sock_set_state: family=(\S+) protocol=IPPROTO_TCP sport=(\d+) dport=(\d+) saddr=(\S+) daddr=(\S+) saddrv6=(\S+) daddrv6=(\S+) oldstate=(\S+) newstate=(\S+))");
     double start_mono = std::chrono::duration<double>(start_.time_since_epoch()).count();
+    std::size_t transitions = 0;
     for (std::string line; std::getline(trace, line);) {
       std::smatch m;
       if (!std::regex_search(line, m, line_form)) continue;
+      ++transitions;
       double t = std::stod(m[1]) - start_mono;
       bool v6 = m[2] == "AF_INET6";
       unsigned sport = std::stoul(m[3]), dport = std::stoul(m[4]);
@@ -225,6 +227,8 @@ class TracepointRecorder : public TimelineRecorder {
              "mini-socket, which is not traced: it starts at the exact handover, its state and end as sock_diag saw them";
     if (lost) t.note += "; " + std::to_string(lost) + " earlier transitions were lost (the ring buffer was full)";
     t.lanes = lanes_.all();
+    t.transitions = transitions;
+    t.lost = lost;
     return t;
   }
 

@@ -38,6 +38,8 @@ struct Timeline {
   std::string source;  // "tracepoint sock:inet_sock_set_state" or "sock_diag polling (every 100 ms and at every step)"
   std::string note;    // why the exact source was not used, or what it cannot show
   std::vector<Lane> lanes;
+  std::size_t transitions = 0;  // tracepoint events delivered (the exact source)
+  std::uint64_t lost = 0;       // tracepoint events lost (a full buffer); the note says so too
 };
 
 class TimelineRecorder {
