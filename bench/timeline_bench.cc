@@ -16,7 +16,9 @@
 //                              lost; the timeline promises every transition, so lost must be 0
 //   other_tracers              tracefs instances of other processes tracing the same tracepoint (they slow down both
 //                              halves alike and make the difference look smaller: measure on a quiet machine)
-// The "none" rows time two blocks without any recorder: the method's own noise (their slowdown should be ~0).
+// Recorders: "exact" is what start_timeline chooses (the BPF program where it loads), "tracefs instance" the
+// tracepoint read through tracefs (its fallback), "sock_diag polling" the fallback without tracing. The "none" rows
+// time two blocks without any recorder: the method's own noise (their slowdown should be ~0).
 #include <arpa/inet.h>
 #include <benchmark/benchmark.h>
 #include <netinet/in.h>
@@ -91,7 +93,7 @@ std::pair<double, double> median_interval(std::vector<double> v) {
   return {at(std::floor(n / 2 - half)), at(std::ceil(n / 2 + half) - 1)};
 }
 
-enum Kind { kNone = 0, kExact = 1, kPolling = 2 };
+enum Kind { kNone = 0, kExact = 1, kPolling = 2, kTracefs = 3 };
 
 // A recorder as the runner uses it: started before the experiment, finished after; the fallback also polls.
 class Recording {
@@ -99,6 +101,7 @@ class Recording {
   Recording(Kind kind, const Listener& server) : kind_(kind) {
     auto start = std::chrono::steady_clock::now();
     if (kind == kExact) recorder_ = start_timeline({server.port}, start);
+    if (kind == kTracefs) recorder_ = start_tracefs_timeline({server.port}, start);
     if (kind == kPolling) {
       recorder_ = start_polling_timeline(start, "benchmark");
       poller_ = std::thread([this, port = server.port] {
@@ -145,7 +148,7 @@ void BM_RecordingCost(benchmark::State& state) {
       std::unique_ptr<Recording> r;
       if (recording && kind != kNone) {
         r = std::make_unique<Recording>(kind, server);
-        if (kind == kExact && !r->exact()) {
+        if ((kind == kExact || kind == kTracefs) && !r->exact()) {
           state.SkipWithError("the exact source is not available here (needs root)");
           r->finish();
           return;
@@ -183,13 +186,14 @@ void BM_RecordingCost(benchmark::State& state) {
   state.counters["events_per_conn"] = static_cast<double>(events) / connections;
   state.counters["lost"] = static_cast<double>(lost);
   state.counters["other_tracers"] = tracers;
-  state.SetLabel(kind == kNone ? "none (noise)" : kind == kExact ? "exact" : "sock_diag polling");
+  static const char* const labels[] = {"none (noise)", "exact (start_timeline)", "sock_diag polling", "tracefs instance"};
+  state.SetLabel(labels[kind]);
 }
 
 }  // namespace
 
 BENCHMARK(BM_RecordingCost)
-    ->ArgsProduct({{kNone, kExact, kPolling}, {10, 1000}})
+    ->ArgsProduct({{kNone, kExact, kTracefs, kPolling}, {10, 1000}})
     ->ArgNames({"recorder", "sockets"})
     ->Iterations(kPairs)
     ->Unit(benchmark::kMillisecond);
