@@ -16,6 +16,15 @@ struct timeline_event {
   __u8 saddr[16], daddr[16];  // AF_INET: the first 4 bytes
 };
 
+// Changes are gathered per CPU and go into the ring buffer 32 at a time: one reservation (a lock shared by all CPUs)
+// per 32 changes. socklab takes the last, partial batches from the per-CPU map at the end.
+#define TIMELINE_BATCH 32
+struct timeline_batch {
+  __u32 count;
+  __u32 unused;
+  struct timeline_event events[TIMELINE_BATCH];
+};
+
 // Set by socklab before it attaches the program (an array map of one element).
 struct timeline_config {
   __u16 ports[TIMELINE_MAX_PORTS];  // the experiment's ports: a transition is recorded if either end uses one

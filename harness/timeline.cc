@@ -260,8 +260,8 @@ std::string address(const timeline_event& e, const __u8* raw) {
 }
 
 // The tracepoint's calls as a BPF program (timeline.bpf.c) records them: only the experiment's ports, binary, in
-// a ring buffer that a reader thread empties whenever it is a quarter full, so a busy experiment loses nothing
-// (and the reader wakes once per thousands of changes, not per change). The program, its maps and its buffer
+// batches per CPU that go into a ring buffer, which a reader thread empties whenever it is a quarter full, so a busy
+// experiment loses nothing (and the reader wakes once per thousands of changes, not per change). The program, its maps and its buffer
 // belong to socklab's descriptors: the kernel frees them however socklab ends.
 class BpfSource : public TransitionSource {
  public:
@@ -326,7 +326,7 @@ class BpfSource : public TransitionSource {
     }
     woken_ = bpf_object__find_map_by_name(object_, "woken");
     int events = bpf_map__fd(bpf_object__find_map_by_name(object_, "events"));
-    ring_ = ring_buffer__new(events, on_event, this, nullptr);
+    ring_ = ring_buffer__new(events, on_batch, this, nullptr);
     if (!ring_) return failed("cannot read the BPF ring buffer", errno);
     wake_ = eventfd(0, EFD_CLOEXEC);
     epoll_ = epoll_create1(EPOLL_CLOEXEC);
@@ -344,11 +344,29 @@ class BpfSource : public TransitionSource {
     return true;
   }
 
-  static int on_event(void* self, void* data, std::size_t size) {
-    if (size >= sizeof(timeline_event)) {
-      static_cast<BpfSource*>(self)->events_.push_back(*static_cast<const timeline_event*>(data));
-    }
+  static int on_batch(void* self, void* data, std::size_t size) {
+    auto* first = static_cast<const timeline_event*>(data);
+    auto& events = static_cast<BpfSource*>(self)->events_;
+    events.insert(events.end(), first, first + size / sizeof(timeline_event));
     return 0;
+  }
+
+  // The batches still gathering on each CPU (the program is detached).
+  void take_partial_batches() {
+    int cpus = libbpf_num_possible_cpus();
+    if (cpus <= 0) return;
+    std::size_t stride = (sizeof(timeline_batch) + 7) / 8 * 8;  // per-CPU values come 8-byte aligned
+    std::vector<std::uint64_t> values(stride / 8 * static_cast<std::size_t>(cpus));
+    std::uint32_t zero = 0;
+    if (bpf_map__lookup_elem(bpf_object__find_map_by_name(object_, "batch"), &zero, sizeof zero, values.data(),
+                             values.size() * 8, 0) != 0) {
+      return;
+    }
+    for (int cpu = 0; cpu < cpus; ++cpu) {
+      timeline_batch b;
+      std::memcpy(&b, reinterpret_cast<const char*>(values.data()) + stride * static_cast<std::size_t>(cpu), sizeof b);
+      events_.insert(events_.end(), b.events, b.events + std::min<std::uint32_t>(b.count, TIMELINE_BATCH));
+    }
   }
 
   // The reader: sleeps until the program says the buffer is filling up or halt() says it is over.
@@ -380,6 +398,7 @@ class BpfSource : public TransitionSource {
       reader_.join();
     }
     if (object_) {
+      take_partial_batches();
       std::uint32_t zero = 0;
       std::uint64_t lost = 0;
       if (bpf_map__lookup_elem(bpf_object__find_map_by_name(object_, "lost"), &zero, sizeof zero, &lost, sizeof lost, 0) == 0) {
