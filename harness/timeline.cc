@@ -397,6 +397,7 @@ class BpfSource : public TransitionSource {
       if (write(wake_, &one, sizeof one) != sizeof one) std::cerr << "socklab: cannot stop the timeline's reader\n";
       reader_.join();
     }
+    if (ring_) ring_buffer__consume(ring_);  // (what the reader left, had it ended early)
     if (object_) {
       take_partial_batches();
       std::uint32_t zero = 0;
