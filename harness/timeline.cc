@@ -26,6 +26,7 @@
 #include <mutex>
 #include <regex>
 #include <sstream>
+#include <system_error>
 #include <thread>
 
 #include "timeline.bpf.h"
@@ -176,6 +177,7 @@ class TransitionSource {
   virtual std::string name() const = 0;
   // Stops recording, hands every transition recorded to `each` in time order and returns how many were lost.
   virtual std::uint64_t stop(const std::function<void(const Transition&)>& each) = 0;
+  virtual std::string why_lost() const = 0;  // what the note says about lost transitions
 };
 
 // The tracepoint's event in a private tracefs instance, read as text when the experiment ends.
@@ -184,6 +186,7 @@ class TracefsSource : public TransitionSource {
   explicit TracefsSource(std::string instance) : instance_(std::move(instance)) {}
   ~TracefsSource() override { remove(); }
   std::string name() const override { return "tracefs"; }
+  std::string why_lost() const override { return "the ring buffer was full and overwritten"; }
 
   std::uint64_t stop(const std::function<void(const Transition&)>& each) override {
     write_file(instance_ + "/events/sock/inet_sock_set_state/enable", "0");
@@ -261,8 +264,8 @@ std::string address(const timeline_event& e, const __u8* raw) {
 
 // The tracepoint's calls as a BPF program (timeline.bpf.c) records them: only the experiment's ports, binary, in
 // batches per CPU that go into a ring buffer, which a reader thread empties whenever it is a quarter full, so a busy
-// experiment loses nothing (and the reader wakes once per thousands of changes, not per change). The program, its maps and its buffer
-// belong to socklab's descriptors: the kernel frees them however socklab ends.
+// experiment loses nothing (and the reader wakes once per thousands of changes, not per change). The program, its
+// maps and its buffer belong to socklab's descriptors: the kernel frees them however socklab ends.
 class BpfSource : public TransitionSource {
  public:
   static constexpr std::uint32_t kWakeupBytes = 1 << 20;  // of the 4 MiB ring buffer
@@ -279,6 +282,10 @@ class BpfSource : public TransitionSource {
   }
   ~BpfSource() override { halt(); }
   std::string name() const override { return "BPF"; }
+  std::string why_lost() const override {
+    return "the kernel could not record them: its buffer was full, or an interrupt changed a state while the "
+           "program ran on that CPU";
+  }
 
   std::uint64_t stop(const std::function<void(const Transition&)>& each) override {
     halt();
@@ -333,11 +340,16 @@ class BpfSource : public TransitionSource {
     if (wake_ < 0 || epoll_ < 0) return failed("eventfd/epoll_create1", errno);
     for (int fd : {events, wake_}) {
       epoll_event ev{};
-      ev.events = EPOLLIN | EPOLLET;  // the ring buffer: only its wake-ups (level-triggered: whenever it holds data)
+      // edge-triggered: the program's wake-ups only (level-triggered would report the ring whenever it holds data)
+      ev.events = EPOLLIN | EPOLLET;
       ev.data.fd = fd;
       if (epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0) return failed("epoll_ctl", errno);
     }
-    reader_ = std::thread([this] { read_until_stopped(); });
+    try {
+      reader_ = std::thread([this] { read_until_stopped(); });
+    } catch (const std::system_error& e) {
+      return failed("cannot start the timeline's reader thread", e.code().value());
+    }
     program_ = bpf_object__find_program_by_name(object_, "on_state_change");
     link_ = bpf_program__attach(program_);
     if (!link_) return failed("cannot attach the BPF program to sock:inet_sock_set_state", errno);
@@ -402,9 +414,8 @@ class BpfSource : public TransitionSource {
       take_partial_batches();
       std::uint32_t zero = 0;
       std::uint64_t lost = 0;
-      if (bpf_map__lookup_elem(bpf_object__find_map_by_name(object_, "lost"), &zero, sizeof zero, &lost, sizeof lost, 0) == 0) {
-        lost_ = lost;
-      }
+      bpf_map* lost_map = bpf_object__find_map_by_name(object_, "lost");
+      if (bpf_map__lookup_elem(lost_map, &zero, sizeof zero, &lost, sizeof lost, 0) == 0) lost_ = lost;
       // The kernel does not run the program inside itself: a change made by an interrupt that came while the program
       // ran on that CPU is not recorded, only counted ("recursion misses").
       bpf_prog_info info{};
@@ -452,7 +463,7 @@ class TracepointRecorder : public TimelineRecorder {
   Timeline finish() override {
     double start_mono = std::chrono::duration<double>(start_.time_since_epoch()).count();
     std::size_t transitions = 0;
-    std::string how = source_->name();
+    std::string how = source_->name(), why_lost = source_->why_lost();
     std::uint64_t lost = source_->stop([&](const Transition& x) {
       ++transitions;
       add(x, x.mono - start_mono);
@@ -484,7 +495,7 @@ class TracepointRecorder : public TimelineRecorder {
     t.source = "tracepoint sock:inet_sock_set_state (" + how + ")";
     t.note = "every transition is exact; TIME-WAIT (and an orphaned FIN-WAIT-2) is the kernel's timewait "
              "mini-socket, which is not traced: it starts at the exact handover, its state and end as sock_diag saw them";
-    if (lost) t.note += "; " + std::to_string(lost) + " transitions were lost (the ring buffer was full)";
+    if (lost) t.note += "; " + std::to_string(lost) + " transitions were lost (" + why_lost + ")";
     if (!aside_.empty()) t.note += "; " + aside_;
     t.lanes = lanes_.all();
     t.transitions = transitions;
@@ -632,7 +643,8 @@ std::unique_ptr<TimelineRecorder> start_tracefs(const std::set<std::uint16_t>& p
   std::string instance = root + "/instances/socklab-" + pid_namespace() + "-" + std::to_string(getpid()) + "-" +
                          std::to_string(counter++);
   if (mkdir(instance.c_str(), 0700) != 0) {
-    return start_polling_timeline(start, std::string("cannot create a tracefs instance (") + std::strerror(errno) + ")" + also);
+    std::string reason = std::string("cannot create a tracefs instance (") + std::strerror(errno) + ")";
+    return start_polling_timeline(start, reason + also);
   }
   std::string filter;
   for (std::uint16_t p : ports) filter += (filter.empty() ? "" : " || ") + ("sport == " + std::to_string(p) + " || dport == " + std::to_string(p));
