@@ -2,9 +2,10 @@
 // with about 10 and 1000 other (idle) sockets open. Run: build/bin/timeline_bench (the exact source needs root).
 //
 // Each benchmark iteration is one pair of blocks of kBlock connections, one without and one with the recorder,
-// their order alternating from pair to pair: both halves of a pair see the same machine, whose other load (builds,
-// tests) changes slowly compared with a block. A recorder is started before its block and finished after it, as the
-// runner does around an experiment; only the connections are timed. Counters:
+// their order alternating from pair to pair (40 pairs per row, or SOCKLAB_BENCH_PAIRS): both halves of a pair see
+// the same machine, whose other load (builds, tests) changes slowly compared with a block. A recorder is started
+// before its block and finished after it, as the runner does around an experiment; only the connections are timed.
+// Counters:
 //   base_kconn_s, rec_kconn_s  thousands of connections per second (wall clock) without / with recording
 //   slowdown_pct               median over the pairs of the drop in connections per second (wall clock)
 //   cpu_slowdown_pct           the same from the workload thread's CPU time per connection. That thread runs the whole
@@ -30,6 +31,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -45,7 +47,12 @@ using namespace socklab::harness;
 namespace {
 
 constexpr int kBlock = 10000;  // connections per block (~0.1-0.3 s)
-constexpr int kPairs = 40;
+
+// Pairs per row: 40, or SOCKLAB_BENCH_PAIRS (more pairs, a narrower interval).
+int pairs() {
+  const char* n = std::getenv("SOCKLAB_BENCH_PAIRS");
+  return n && std::atoi(n) > 1 ? std::atoi(n) : 40;
+}
 
 double cpu_seconds(clockid_t clock) {
   timespec t{};
@@ -162,7 +169,7 @@ void BM_RecordingCost(benchmark::State& state) {
       block_wall[recording] = w1 - w0;
       block_cpu[recording] = c1 - c0;
       if (r) {
-        recorder_cpu += (p1 - p0) - (c1 - c0);  // the other threads: the recorder's
+        recorder_cpu += std::max(0.0, (p1 - p0) - (c1 - c0));  // the other threads: the recorder's
         Timeline t = r->finish();
         events += t.transitions;
         lost += t.lost;
@@ -195,7 +202,7 @@ void BM_RecordingCost(benchmark::State& state) {
 BENCHMARK(BM_RecordingCost)
     ->ArgsProduct({{kNone, kExact, kTracefs, kPolling}, {10, 1000}})
     ->ArgNames({"recorder", "sockets"})
-    ->Iterations(kPairs)
+    ->Iterations(pairs())
     ->Unit(benchmark::kMillisecond);
 
 int main(int argc, char** argv) {
