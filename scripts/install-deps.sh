@@ -15,8 +15,13 @@ set -euo pipefail
 #   tcpdump               reads back the .pcap files socklab writes (a test does; students can too)
 #   bubblewrap            the sandbox of `socklab grade` (Flatpak's): namespaces, read-only binds, no terminal
 #   python3               runs Python hand-ins (and their syntax check at build time)
+#   clang, libbpf-dev     the timelines' exact source: a small BPF program on the tracepoint sock:inet_sock_set_state,
+#   pkg-config            compiled by clang for the kernel's BPF machine and loaded with libbpf (the kernel's own
+#                         loader); recording every state change of a connect/close workload costs it ~4 % instead
+#                         of a tracefs instance's 6-8 % (timeline_bench), and nothing of it outlives socklab
+#                         (pkg-config finds libbpf)
 packages=(g++ cmake make libgtest-dev iproute2 libboost1.81-dev libpugixml-dev libcli11-dev nlohmann-json3-dev
-  libbenchmark-dev tcpdump bubblewrap python3)
+  libbenchmark-dev tcpdump bubblewrap python3 clang libbpf-dev pkg-config)
 
 missing=()
 if ! command -v dpkg-query >/dev/null 2>&1; then

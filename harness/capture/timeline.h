@@ -1,13 +1,15 @@
 // The life of every TCP connection of an experiment: its state changes on one clock with the harness's own
 // events (program started, line sent, output seen, signal, exit).
 //
-// Exact source where permitted (root): the kernel tracepoint sock:inet_sock_set_state, read from a private
-// tracefs instance with trace_clock mono (the same clock as the harness's), filtered on the experiment's ports.
-// It reports every transition, SYN-SENT, FIN-WAIT-1, LAST-ACK and CLOSING included — but not TIME-WAIT: the kernel
-// hands a closing connection over to a "timewait" mini-socket (in TIME-WAIT, or in FIN-WAIT-2 when its process has
-// closed first) and reports FIN-WAIT-2 -> CLOSE; the handover's time is exact, the mini-socket's state and end are
-// taken from sock_diag snapshots. Fallback everywhere else: sock_diag snapshots at every harness event and every 100 ms
-// (never a busy poll); transient states between two snapshots are then missed, and the timeline says so.
+// Exact source where permitted (root): the kernel tracepoint sock:inet_sock_set_state, read by a small BPF program
+// (timeline.bpf.c) that keeps the changes of the experiment's ports in a ring buffer, with CLOCK_MONOTONIC times (the
+// harness's clock); where BPF is not available, the same tracepoint in a private tracefs instance (trace_clock mono,
+// filtered on the ports). It reports every transition, SYN-SENT, FIN-WAIT-1, LAST-ACK and CLOSING included — but not
+// TIME-WAIT: the kernel hands a closing connection over to a "timewait" mini-socket (in TIME-WAIT, or in FIN-WAIT-2
+// when its process has closed first) and reports FIN-WAIT-2 -> CLOSE; the handover's time is exact, the mini-socket's
+// state and end are taken from sock_diag snapshots. Fallback everywhere else: sock_diag snapshots at every harness
+// event and every 100 ms (never a busy poll); transient states between two snapshots are then missed, and the
+// timeline says so.
 #pragma once
 
 #include <chrono>
@@ -35,9 +37,12 @@ struct Lane {
 };
 
 struct Timeline {
-  std::string source;  // "tracepoint sock:inet_sock_set_state" or "sock_diag polling (every 100 ms and at every step)"
+  std::string source;  // "tracepoint sock:inet_sock_set_state (BPF)" or "(tracefs)", or "sock_diag polling (every
+                       // 100 ms and at every step)"
   std::string note;    // why the exact source was not used, or what it cannot show
   std::vector<Lane> lanes;
+  std::size_t transitions = 0;  // tracepoint events delivered (the exact source)
+  std::uint64_t lost = 0;       // tracepoint events lost (a full buffer); the note says so too
 };
 
 class TimelineRecorder {
@@ -49,9 +54,13 @@ class TimelineRecorder {
   virtual Timeline finish() = 0;
 };
 
-// Tries the tracepoint (needs tracefs and root), else the polling fallback. `ports`: the experiment's ports.
+// Tries the tracepoint (needs root: through BPF, else a tracefs instance), else the polling fallback. `ports`: the
+// experiment's ports (at most 64 for BPF).
 std::unique_ptr<TimelineRecorder> start_timeline(const std::set<std::uint16_t>& ports,
                                                  std::chrono::steady_clock::time_point start);
+// The tracepoint read from a tracefs instance: what start_timeline falls back to where BPF is not available.
+std::unique_ptr<TimelineRecorder> start_tracefs_timeline(const std::set<std::uint16_t>& ports,
+                                                         std::chrono::steady_clock::time_point start);
 std::unique_ptr<TimelineRecorder> start_polling_timeline(std::chrono::steady_clock::time_point start,
                                                          const std::string& why);
 

@@ -1,6 +1,8 @@
 // Timelines: the exact tracepoint path end to end (real connections, as root), the polling fallback and the text
 // renderer on synthetic observations.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -135,6 +137,114 @@ TEST(Timeline, TellsApartClientsWaitingInSynSentAtOnce) {
     if (estab - syn_sent > 0.8) ++waited;
   }
   EXPECT_EQ(waited, 2) << "two clients wait for a SYN retransmission: " << e["timeline"].dump(1);
+}
+
+namespace {
+
+// A loopback listener on a port of the kernel's choosing, and connections to it closed with RST (no TIME-WAIT).
+struct Loopback {
+  int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  std::uint16_t port = 0;
+  Loopback() {
+    sockaddr_in a = address(0);
+    socklen_t n = sizeof a;
+    EXPECT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << std::strerror(errno);
+    EXPECT_EQ(listen(listener, 128), 0) << std::strerror(errno);
+    getsockname(listener, reinterpret_cast<sockaddr*>(&a), &n);
+    port = ntohs(a.sin_port);
+  }
+  ~Loopback() { close(listener); }
+  static sockaddr_in address(std::uint16_t port) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    return a;
+  }
+  // One connection: connect, accept, close both ends with RST. Returns the client's port.
+  std::uint16_t connect_and_reset() {
+    sockaddr_in a = address(port);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    EXPECT_EQ(connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << std::strerror(errno);
+    int s = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    sockaddr_in local{};
+    socklen_t n = sizeof local;
+    getsockname(c, reinterpret_cast<sockaddr*>(&local), &n);
+    linger reset{1, 0};
+    setsockopt(c, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    close(c);
+    close(s);
+    return ntohs(local.sin_port);
+  }
+};
+
+const Lane* find_lane(const Timeline& t, const std::string& local, const std::string& peer) {
+  for (const Lane& l : t.lanes) {
+    if (l.local == local && l.peer == peer) return &l;
+  }
+  return nullptr;
+}
+
+// Both ways of reading the tracepoint (the BPF program, and the tracefs instance it falls back to) must give the
+// same timeline: every transition, at times on the harness's steady_clock, the instance (if any) removed.
+void expect_exact_connection(std::unique_ptr<TimelineRecorder> (*start_recorder)(const std::set<std::uint16_t>&,
+                                                                                 std::chrono::steady_clock::time_point),
+                             const std::string& how) {
+  Loopback server;
+  auto start = std::chrono::steady_clock::now();
+  auto recorder = start_recorder({server.port}, start);
+  if (recorder->wants_polling()) GTEST_SKIP() << "needs root: " << recorder->finish().note;
+  double before = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::uint16_t client = server.connect_and_reset();
+  double after = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  Timeline t = recorder->finish();
+  EXPECT_EQ(t.source, "tracepoint sock:inet_sock_set_state (" + how + ")") << t.note;
+  EXPECT_EQ(t.lost, 0u);
+  EXPECT_EQ(t.transitions, 6u) << "3 changes per side (SYN-SENT, ESTAB, CLOSED; SYN-RECV, ESTAB, CLOSED)";
+  std::string c = "127.0.0.1:" + std::to_string(client), s = "127.0.0.1:" + std::to_string(server.port);
+  const Lane* client_lane = find_lane(t, c, s);
+  const Lane* server_lane = find_lane(t, s, c);
+  ASSERT_TRUE(client_lane && server_lane) << render_timeline(t, {});
+  std::vector<std::string> client_states, server_states;
+  for (const LaneState& st : client_lane->states) client_states.push_back(st.state);
+  for (const LaneState& st : server_lane->states) server_states.push_back(st.state);
+  EXPECT_EQ(client_states, (std::vector<std::string>{"SYN-SENT", "ESTAB", "CLOSED"})) << dump(client_states);
+  EXPECT_EQ(server_states, (std::vector<std::string>{"SYN-RECV", "ESTAB", "CLOSED"})) << dump(server_states);
+  for (const Lane* l : {client_lane, server_lane}) {
+    for (const LaneState& st : l->states) {
+      EXPECT_TRUE(st.at >= before && st.at <= after)
+          << l->role << " " << st.state << " at " << st.at << " s, expected between " << before << " and " << after
+          << " (the kernel's timestamps must be on the harness's clock)";
+    }
+  }
+  for (const std::string& left : testing_support::tracefs_instances_of(getpid())) ADD_FAILURE() << "left behind: " << left;
+}
+
+}  // namespace
+
+// The exact source (the BPF program): every change of one connection, on the harness's clock.
+TEST(Timeline, BpfSourceRecordsEveryChangeOnTheHarnessClock) {
+  expect_exact_connection(start_timeline, "BPF");
+}
+
+// The fallback where BPF is not available (a kernel without BTF): the tracefs instance gives the same timeline and is
+// removed at the end.
+TEST(Timeline, TracefsSourceRecordsEveryChangeOnTheHarnessClock) {
+  expect_exact_connection(start_tracefs_timeline, "tracefs");
+}
+
+// A busy experiment: 20,000 connections make 120,000 changes, twice what the ring buffer holds. Its reader empties it
+// while the experiment runs, so nothing is lost (the tracefs instance's 256 KiB per CPU kept the last ~4,000).
+TEST(Timeline, KeepsEveryChangeOfABusyExperiment) {
+  Loopback server;
+  auto start = std::chrono::steady_clock::now();
+  auto recorder = start_timeline({server.port}, start);
+  if (recorder->wants_polling()) GTEST_SKIP() << "needs root: " << recorder->finish().note;
+  constexpr std::size_t kConnections = 20000;
+  for (std::size_t i = 0; i < kConnections; ++i) server.connect_and_reset();
+  Timeline t = recorder->finish();
+  EXPECT_EQ(t.lost, 0u) << t.note;
+  EXPECT_EQ(t.transitions, 6 * kConnections) << t.note;
 }
 
 // A socklab killed mid-run (SIGKILL, the OOM killer) cannot remove its instance: the next socklab that records a
