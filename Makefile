@@ -4,7 +4,7 @@ CMAKE_BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps configure test bench lab1 lab2 lab3 lab4 lab5 clean format asan
+.PHONY: all deps configure test bench clean format asan
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -27,14 +27,18 @@ bench: all
 	$(BUILD)/bin/sandbox_bench
 	bench/grade_batch.sh
 
-# Build and run one lab's experiments with the socklab harness (text report); TIMELINE=1 adds each experiment's
-# TCP state timeline and packet ladder; HTML=1 also writes build/labN-report.html and the packets as build/labN-pcap/.
-lab1 lab2 lab3 lab4 lab5: all
-	@if [ -d experiments/$@ ]; then \
+# Build and run one lab's experiments with the socklab harness (text report): every folder of experiments/ with a
+# lab.xml is a lab, so `make lab1` ... `make lab5`, and any lab a course adds. TIMELINE=1 adds each experiment's
+# TCP state timeline and packet ladder; HTML=1 also writes build/labN-report.html (and, without SUBMISSION, the
+# packets as build/labN-pcap/). SUBMISSION=DIR checks your own programs exactly as `socklab grade` will.
+lab%: all
+	@if [ ! -f experiments/$@/lab.xml ]; then \
+	  echo "$@: no such lab (the labs are the folders of experiments/ with a lab.xml: $$(cd experiments && ls -d */ | tr -d / | tr '\n' ' '))"; exit 2; \
+	elif [ -n "$(SUBMISSION)" ]; then \
+	  $(BUILD)/bin/socklab grade --lab $@ "$(SUBMISSION)" $(if $(TIMELINE),--timeline) $(if $(HTML),--html $(BUILD)/$@-report.html); \
+	else \
 	  $(BUILD)/bin/socklab run experiments/$@/ $(if $(TIMELINE),--timeline) \
 	    $(if $(HTML),--html $(BUILD)/$@-report.html --pcap $(BUILD)/$@-pcap); \
-	else \
-	  echo "$@: no experiments for this lab yet; see docs/labs/$@.md, section 'Run it by hand'"; \
 	fi
 
 # Sanitizer build of everything, tests included, in its own build directory.

@@ -12,6 +12,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "load/lab_loader.h"
 #include "load/loader.h"
 #include "grade/batch.h"
 #include "grade/grade.h"
@@ -143,18 +144,26 @@ int command_validate(const std::vector<std::string>& paths) {
   return 0;
 }
 
+// The course's labs from their manifests: id, title, points, the programs a student hands in and those the lab
+// provides, the handout, then each experiment.
 int command_list(const std::string& dir) {
-  auto experiments = load_all({dir});
-  if (!experiments) return 2;
-  std::map<std::string, std::vector<const Experiment*>> by_lab;
-  for (const Experiment& e : *experiments) by_lab[e.lab.empty() ? "-" : e.lab].push_back(&e);
-  for (const auto& [lab, list] : by_lab) {
-    int total = 0;
-    for (const Experiment* e : list) total += e->max_points();
-    std::cout << "lab " << lab << " (" << total << " points)\n";
-    for (const Experiment* e : list) {
-      std::string points = e->graded ? std::to_string(e->max_points()) + " points" : "observation only";
-      std::cout << "  " << std::left << std::setw(40) << e->file << "  " << e->title << "  [" << points << "]\n";
+  std::vector<LoadError> errors;
+  std::vector<Lab> labs = find_labs(dir, errors);
+  std::vector<std::vector<Experiment>> experiments;
+  for (const Lab& lab : labs) experiments.push_back(load_lab_experiments(lab, false, errors));
+  for (const LoadError& e : errors) std::cerr << "socklab: " << e.text() << "\n";
+  if (!errors.empty()) return 2;
+  for (std::size_t i = 0; i < labs.size(); ++i) {
+    const Lab& lab = labs[i];
+    std::string theirs, ours;
+    for (const LabProgram& p : lab.programs) (p.source == ProgramSource::kSubmission ? theirs : ours) += " " + p.name;
+    std::cout << "lab " << lab.id << " (" << lab.points << " points): " << lab.title << "\n"
+              << "  hand in:" << theirs << "\n";
+    if (!ours.empty()) std::cout << "  provided:" << ours << "\n";
+    if (!lab.handout.empty()) std::cout << "  handout: " << lab.handout << "\n";
+    for (const Experiment& e : experiments[i]) {
+      std::string points = e.graded ? std::to_string(e.max_points()) + " points" : "observation only";
+      std::cout << "    " << std::left << std::setw(40) << e.file << "  " << e.title << "  [" << points << "]\n";
     }
   }
   return 0;
@@ -197,7 +206,13 @@ std::string self_path() {
   return ec ? "socklab" : self.string();
 }
 
-int command_grade(const GradeOptions& options, const std::string& format, const std::string& out_path) {
+// What a student checking their own work asks for on top of the grade: timelines in the text, an HTML report.
+struct GradeExtras {
+  bool timeline = false;
+  std::string html_path;
+};
+
+int command_grade(const GradeOptions& options, const std::string& format, const std::string& out_path, const GradeExtras& extras) {
   std::error_code ec;
   if (!std::filesystem::is_directory(options.submission, ec)) {
     std::cerr << "socklab: " << options.submission << ": not a directory\n";
@@ -209,9 +224,14 @@ int command_grade(const GradeOptions& options, const std::string& format, const 
   // Live text as the experiments run, unless stdout carries the machine report.
   bool live_text = format == "text" || !out_path.empty();
   std::ostream& live_out = format == "text" ? out : std::cout;
-  auto live = make_text_reporter(live_out, &live_out == &std::cout && isatty(STDOUT_FILENO), options.verbose);
+  auto live = make_text_reporter(live_out, &live_out == &std::cout && isatty(STDOUT_FILENO), options.verbose, extras.timeline);
   Reporter silent;
   GradeResult result = grade_submission(options, live_text ? *live : silent);
+  if (!extras.html_path.empty()) {
+    std::ofstream html(extras.html_path);
+    write_html_report(html, result.experiments);
+    if (!html) std::cerr << "socklab: cannot write " << extras.html_path << "\n";
+  }
   if (format == "text") write_grade_text(out, result, &out == &std::cout && isatty(STDOUT_FILENO));
   if (format == "json") write_grade_json(out, result);
   if (format == "junit") write_grade_junit(out, result);
@@ -298,11 +318,14 @@ int main(int argc, char* argv[]) {
   std::string grade_submission_dir, batch_root, grade_format = "text", grade_out, out_dir, csv_path;
   int jobs = 1;
   auto* grade = app.add_subcommand("grade", "grade a student submission (or a class with --batch)");
-  grade->add_option("--lab", grading.lab, "lab number")->required()->check(CLI::Range(1, 5));
+  grade->add_option("--lab", grading.lab, "the lab: its id (1, 2, ...) or folder name, as `socklab list` shows")->required();
   grade->add_option("submission", grade_submission_dir, "the submission directory");
   grade->add_option("--batch", batch_root, "grade every sub-directory of ROOT (one per student)");
   grade->add_option("--report", grade_format, "report format")->check(CLI::IsMember({"text", "json", "junit", "gradescope"}));
   grade->add_option("--out", grade_out, "write the report to FILE");
+  GradeExtras grade_extras;
+  grade->add_flag("--timeline", grade_extras.timeline, "show each experiment's TCP state timeline and packet ladder");
+  grade->add_option("--html", grade_extras.html_path, "also write a self-contained HTML report to FILE");
   grade->add_option("-j,--jobs", jobs, "parallel gradings with --batch")->check(CLI::Range(1, 64));
   grade->add_option("--csv", csv_path, "gradebook file with --batch (default OUT_DIR/gradebook.csv)");
   grade->add_option("--out-dir", out_dir, "per-student reports with --batch (default ./grades)");
@@ -372,6 +395,7 @@ int main(int argc, char* argv[]) {
       if (grading.experiments_dir.empty()) grading.experiments_dir = default_experiments_dir();
       grading.reference_bin_dir = std::filesystem::absolute(grading.reference_bin_dir).string();
       grading.experiments_dir = std::filesystem::absolute(grading.experiments_dir).string();
+      resolve_lab(grading);  // a lab that does not exist or does not load: say so now, before any build
       if (!sandbox_uids.empty()) {
         unsigned long first = 0, last = 0;
         char dash = 0, extra = 0;
@@ -402,7 +426,7 @@ int main(int argc, char* argv[]) {
       std::string why_not;
       grading.private_mounts = enter_private_mount_namespace(why_not);
       if (!grading.private_mounts) std::cerr << "socklab: note: no mount namespace of its own (" << why_not << "): the disk is not capped\n";
-      return command_grade(grading, grade_format, grade_out);
+      return command_grade(grading, grade_format, grade_out, grade_extras);
     }
   } catch (const std::exception& e) {
     std::cerr << "socklab: " << e.what() << "\n";

@@ -15,7 +15,7 @@
 namespace socklab::harness {
 
 std::vector<std::string> grade_arguments(const GradeOptions& o, const std::string& submission, const std::string& json_out) {
-  std::vector<std::string> args{"grade", "--lab", std::to_string(o.lab), submission, "--report", "json",
+  std::vector<std::string> args{"grade", "--lab", o.lab, submission, "--report", "json",
                                 "--out", json_out, "--time-scale", std::to_string(o.time_scale),
                                 "--experiments", o.experiments_dir, "--reference-bin-dir", o.reference_bin_dir,
                                 "--memory", std::to_string(o.memory_bytes), "--disk", std::to_string(o.disk_bytes),

@@ -1,4 +1,5 @@
 #include "grade/grade.h"
+#include "load/lab_loader.h"
 #include "load/loader.h"
 
 #include <fcntl.h>
@@ -29,15 +30,6 @@ namespace socklab::harness {
 
 namespace fs = std::filesystem;
 
-const std::vector<std::string>& lab_programs(int lab) {
-  static const std::map<int, std::vector<std::string>> programs{
-      {1, {"echo_server", "echo_client"}}, {2, {"fork_server"}}, {3, {"echo_server"}},
-      {4, {"echo_client"}},                {5, {"udp_chat_server", "udp_chat_client"}}};
-  static const std::vector<std::string> none;
-  auto it = programs.find(lab);
-  return it == programs.end() ? none : it->second;
-}
-
 int GradeResult::score() const {
   int total = 0;
   for (const auto& e : experiments) total += e.points();
@@ -53,9 +45,9 @@ int GradeResult::max_score() const {
 namespace {
 
 // Limits for code we did not write: a fork bomb, an endless loop, a memory hog or a disk filler stops there.
-ResourceLimits student_limits(bool sanitize) {
+ResourceLimits student_limits(bool sanitize, Millis cpu_time) {
   ResourceLimits l;
-  l.cpu_seconds = 30;
+  l.cpu_seconds = static_cast<int>(std::max<long>(1, (cpu_time.count() + 999) / 1000));
   l.address_space = sanitize ? 0 : 2ul << 30;
   l.processes = 128;
   l.open_files = 256;
@@ -82,117 +74,45 @@ std::string tail_of(const std::string& text, std::size_t max_lines) {
   return out;
 }
 
-std::string find_program(const fs::path& dir, const std::string& name) {
-  for (const char* sub : {"", "build", "bin", "build/bin"}) {
-    fs::path p = dir / sub / name;
-    std::error_code ec;
-    if (fs::is_regular_file(p, ec) && access(p.c_str(), X_OK) == 0) return p.string();
-  }
-  return "";
-}
-
-struct Build {
-  BuildStatus status = BuildStatus::kNotRun;
-  std::string method, log;
-};
-
-// Runs one build command (sh -c "... 2>&1") in dir with limits and a deadline.
-bool run_build_command(EventLoop& loop, Launcher& launcher, const std::string& command, const fs::path& dir,
-                       const std::map<std::string, std::string>& env, Clock::time_point deadline, std::string& log,
-                       bool& timed_out) {
-  ProcessSpec spec;
-  spec.name = "build";
-  spec.path = "/bin/sh";
-  spec.args = {"-c", command + " 2>&1"};
-  spec.working_dir = dir.string();
-  spec.stdout_pty = false;
-  spec.env = env;
-  spec.output_cap = 4u << 20;
-  log += "$ " + command + "\n";
-  std::unique_ptr<Process> p;
-  try {
-    p = launcher.start(spec);
-  } catch (const std::exception& e) {
-    log += std::string(e.what()) + "\n";
-    return false;
-  }
-  bool ended = loop.run_until([&] { return p->exit_status().has_value(); }, deadline);
-  loop.run_until([&] { return p->out().closed; }, Clock::now() + std::chrono::milliseconds(500));
-  for (const std::string& l : p->out().lines) log += l + "\n";
-  if (!p->out().partial.empty()) log += p->out().partial + "\n";
-  if (!ended) {
-    timed_out = true;
-    p->terminate_group(std::chrono::milliseconds(500));
-    log += "(stopped: the build took too long)\n";
-    return false;
-  }
-  auto status = p->exit_status();
-  if (!status->exited || status->code != 0) log += "(" + status->describe() + ")\n";
-  return status->exited && status->code == 0;
-}
-
-// Runs in the sandbox's build launcher: no network, the limits for builds, the build directory as working directory.
-Build build_submission(const GradeOptions& o, const fs::path& work, sandbox::Sandbox& box) {
-  EventLoop loop;
-  auto plain = make_boost_launcher(loop);
-  auto launcher = box.build_launcher(loop, *plain);
-  Build b;
-  auto deadline = Clock::now() + o.build_timeout;
-  std::map<std::string, std::string> env;
-  std::string sanitize = o.sanitize ? " -g -fsanitize=address,undefined -fno-omit-frame-pointer" : "";
-  if (o.sanitize) {
-    env["CFLAGS"] = "-O1" + sanitize;
-    env["CXXFLAGS"] = "-O1" + sanitize;
-    env["LDFLAGS"] = sanitize;
-  }
-  bool timed_out = false, ok = true;
-  auto has = [&](const char* f) { return fs::exists(work / f); };
-  if (has("Makefile") || has("makefile") || has("GNUmakefile")) {
-    b.method = "make";
-    ok = run_build_command(loop, *launcher, "make", work, env, deadline, b.log, timed_out);
-  } else if (has("CMakeLists.txt")) {
-    b.method = "cmake";
-    std::string flags = o.sanitize ? " -DCMAKE_C_FLAGS='" + sanitize + "' -DCMAKE_CXX_FLAGS='" + sanitize + "'" : "";
-    ok = run_build_command(loop, *launcher, "cmake -S . -B build -DCMAKE_BUILD_TYPE=Release" + flags, work, env,
-                           deadline, b.log, timed_out) &&
-         run_build_command(loop, *launcher, "cmake --build build -j 2", work, env, deadline, b.log, timed_out);
-  } else {
-    b.method = "cc/c++ per program";
-    bool any = false;
-    for (const std::string& program : lab_programs(o.lab)) {
-      std::string command;
-      if (fs::exists(work / (program + ".c"))) {
-        command = "cc -O2 -Wall" + sanitize + " -o " + program + " " + program + ".c";
-      } else {
-        for (const char* ext : {".cpp", ".cc", ".cxx"}) {
-          if (fs::exists(work / (program + ext))) {
-            command = "c++ -std=c++20 -O2 -Wall" + sanitize + " -o " + program + " " + program + ext;
-            break;
-          }
-        }
-      }
-      if (command.empty()) continue;
-      any = true;
-      ok = run_build_command(loop, *launcher, command, work, env, deadline, b.log, timed_out) && ok;
+// The experiments' view of the programs: the student's from the build, the others from the reference (socklab's
+// build, or a file of the lab folder); a program not handed in makes only its own checks fail, saying why.
+void choose_programs(const Lab& lab, const fs::path& work, const BuildOutcome& build, GradeResult& r, RunOptions& run) {
+  for (const LabProgram& program : lab.programs) {
+    if (program.source == ProgramSource::kReference) {
+      if (!program.path.empty()) run.bins[program.name] = program.path;
+      continue;
     }
-    if (!any) {
-      b.status = BuildStatus::kNoSources;
-      b.log = "no Makefile, no CMakeLists.txt, and none of these sources: ";
-      for (const std::string& program : lab_programs(o.lab)) b.log += program + ".c/.cpp ";
-      b.log += "\n";
-      return b;
+    SubmittedProgram found = describe_program(work, program.name, build);
+    if (found.path.empty()) {
+      run.missing[program.name] = "was not found in the submission (looked in ., build/, bin/ and build/bin/)";
+    } else {
+      run.bins[program.name] = (work / found.path).string();
     }
+    r.programs[program.name] = found;
   }
-  b.status = timed_out ? BuildStatus::kTimedOut : ok ? BuildStatus::kOk : BuildStatus::kFailed;
-  return b;
 }
 
 }  // namespace
 
+Lab resolve_lab(const GradeOptions& o) {
+  std::vector<LoadError> errors;
+  std::vector<Lab> labs = find_labs(o.experiments_dir, errors);
+  if (!errors.empty()) throw std::runtime_error(errors.front().text());
+  if (const Lab* lab = choose_lab(labs, o.lab)) return *lab;
+  std::string known;
+  for (const Lab& lab : labs) known += (known.empty() ? "" : ", ") + lab.id;
+  throw std::runtime_error("no lab \"" + o.lab + "\" in " + o.experiments_dir + " (its labs: " + known + ")");
+}
+
 GradeResult grade_submission(const GradeOptions& o, Reporter& live, const bool* interrupted) {
   auto started = Clock::now();
+  Lab lab = resolve_lab(o);
+  std::vector<LoadError> errors;
+  std::vector<Experiment> experiments = load_lab_experiments(lab, true, errors);
+  if (!errors.empty()) throw std::runtime_error(errors.front().text());
   GradeResult r;
-  r.lab = o.lab;
+  r.lab = lab.id;
+  r.lab_title = lab.title;
   r.student = fs::path(o.submission).lexically_normal().filename().string();
   if (r.student.empty() || r.student == ".") r.student = fs::absolute(o.submission).lexically_normal().parent_path().filename().string();
 
@@ -206,7 +126,7 @@ GradeResult grade_submission(const GradeOptions& o, Reporter& live, const bool* 
   box_options.copy.max_total_bytes = o.disk_bytes / 2;
   box_options.uid_first = o.sandbox_uid_first;
   box_options.uid_last = o.sandbox_uid_last;
-  box_options.program_limits = student_limits(o.sanitize);
+  box_options.program_limits = student_limits(o.sanitize, lab.cpu_time);
   box_options.build_limits = build_limits();
   std::error_code self_error;
   box_options.hidden = {o.reference_bin_dir, o.experiments_dir,
@@ -218,34 +138,20 @@ GradeResult grade_submission(const GradeOptions& o, Reporter& live, const bool* 
   r.left_out = copied.left_out;
   fs::path src = box.build_dir();
 
-  Build b = build_submission(o, src, box);
+  BuildOutcome b = build_submission(BuildRequest{lab.submission_programs(), o.sanitize, lab.build_timeout}, src, box);
   r.leftovers_killed = box.end_all();  // nothing the build started runs on into the experiments
   r.build = b.status;
   r.build_method = b.method;
   r.build_log = tail_of(b.log, 40);
 
   if (r.graded()) {
-    std::vector<LoadError> errors;
-    std::vector<Experiment> experiments;
-    for (const std::string& f : experiment_files({o.experiments_dir + "/lab" + std::to_string(o.lab)}, errors)) {
-      if (auto e = load_experiment(f, errors); e && e->graded) experiments.push_back(std::move(*e));
-    }
-    if (!errors.empty()) throw std::runtime_error(errors.front().text());
     RunOptions run;
     run.bin_dir = o.reference_bin_dir;
     run.time_scale = o.time_scale;
     // Sandboxed programs share the experiment's network namespace, so it must be one of the experiment's own.
     run.isolation = o.sandbox && o.isolation == Isolation::kAuto ? Isolation::kNetns : o.isolation;
     run.verbose = o.verbose;
-    for (const std::string& program : lab_programs(o.lab)) {
-      std::string path = find_program(src, program);
-      r.programs[program] = path.empty() ? "" : fs::path(path).lexically_relative(src).string();  // as handed in
-      if (path.empty()) {
-        run.missing[program] = "was not found in the submission (looked in ., build/, bin/ and build/bin/)";
-      } else {
-        run.bins[program] = path;
-      }
-    }
+    choose_programs(lab, src, b, r, run);
     EventLoop loop;
     auto plain = make_boost_launcher(loop);
     auto launcher = box.program_launcher(loop, *plain);  // the student's programs sandboxed, reference ones as they are
@@ -286,7 +192,7 @@ static std::string left_running(const GradeResult& r) {
 
 void write_grade_text(std::ostream& out, const GradeResult& r, bool colour) {
   auto bold = [&](const std::string& s) { return colour ? "\033[1m" + s + "\033[0m" : s; };
-  out << "\n" << bold("socklab grade: lab " + std::to_string(r.lab) + ", submission " + terminal_safe(r.student)) << "\n";
+  out << "\n" << bold("socklab grade: lab " + r.lab + " (" + r.lab_title + "), submission " + terminal_safe(r.student)) << "\n";
   out << "  confined: " << r.confinement.identity << "; " << r.confinement.cgroup << "\n";
   for (const std::string& l : r.left_out) out << "  not copied: " << terminal_safe(l) << "\n";
   out << "  build: " << build_status_name(r.build) << (r.build_method.empty() ? "" : " (" + r.build_method + ")") << "\n";
@@ -294,8 +200,8 @@ void write_grade_text(std::ostream& out, const GradeResult& r, bool colour) {
     std::istringstream lines(r.build_log);
     for (std::string l; std::getline(lines, l);) out << "    │ " << terminal_safe(l) << "\n";
   }
-  for (const auto& [program, path] : r.programs) {
-    out << "  " << program << ": " << (path.empty() ? "MISSING" : terminal_safe(path)) << "\n";
+  for (const auto& [program, p] : r.programs) {
+    out << "  " << program << ": " << (p.path.empty() ? "MISSING" : terminal_safe(p.path) + " — " + p.language + ", " + p.built) << "\n";
   }
   for (const auto& e : r.experiments) {
     out << "  " << std::setw(3) << e.points() << "/" << std::setw(3) << std::left << e.max_points() << std::right << "  "
@@ -308,11 +214,24 @@ void write_grade_text(std::ostream& out, const GradeResult& r, bool colour) {
       << std::fixed << std::setprecision(1) << r.duration << " s)\n";
 }
 
+// A lab's id in JSON: a number for the numbered labs (as it always was), else the id as text.
+nlohmann::json lab_json(const std::string& id) {
+  bool number = !id.empty() && id.size() < 9 && std::all_of(id.begin(), id.end(), ::isdigit);
+  return number ? nlohmann::json(std::stoi(id)) : nlohmann::json(id);
+}
+
 void write_grade_json(std::ostream& out, const GradeResult& r) {
-  nlohmann::json j{{"tool", "socklab grade"}, {"student", r.student}, {"lab", r.lab}, {"score", r.score()},
+  std::map<std::string, std::string> paths;
+  nlohmann::json details = nlohmann::json::object();
+  for (const auto& [name, p] : r.programs) {
+    paths[name] = p.path;
+    details[name] = {{"path", p.path}, {"language", p.language}, {"built", p.built}};
+  }
+  nlohmann::json j{{"tool", "socklab grade"}, {"student", r.student}, {"lab", lab_json(r.lab)}, {"lab_title", r.lab_title},
+                   {"score", r.score()},
                    {"max_score", r.max_score()}, {"build", build_status_name(r.build)}, {"build_method", r.build_method},
                    {"build_log", r.build_log}, {"sandbox", r.sandbox}, {"duration_s", r.duration},
-                   {"interrupted", r.interrupted}, {"programs", r.programs}, {"findings", r.findings},
+                   {"interrupted", r.interrupted}, {"programs", paths}, {"program_details", details}, {"findings", r.findings},
                    {"sandbox_uid", r.sandbox_uid}, {"leftovers_killed", r.leftovers_killed}, {"left_out", r.left_out}};
   const sandbox::Confinement& conf = r.confinement;
   j["confinement"] = {{"sandbox", conf.sandbox}, {"identity", conf.identity}, {"cgroup", conf.cgroup}, {"disk", conf.disk},
@@ -340,11 +259,11 @@ void write_gradescope(std::ostream& out, const GradeResult& r) {
   nlohmann::json j;
   j["score"] = r.score();
   j["execution_time"] = static_cast<int>(r.duration + 0.5);
-  std::string summary = "Lab " + std::to_string(r.lab) + ": build " + build_status_name(r.build) +
+  std::string summary = "Lab " + r.lab + " (" + r.lab_title + "): build " + build_status_name(r.build) +
                         (r.build_method.empty() ? "" : " (" + r.build_method + ")") + ".";
   if (r.build != BuildStatus::kOk) summary += "\n\nBuild log (end):\n" + r.build_log;
-  for (const auto& [program, path] : r.programs) {
-    if (path.empty()) summary += "\n" + program + " was not found in your submission.";
+  for (const auto& [program, p] : r.programs) {
+    summary += "\n" + program + (p.path.empty() ? " was not found in your submission." : ": " + p.path + " (" + p.language + ", " + p.built + ")");
   }
   for (const std::string& f : r.findings) summary += "\nSanitizer finding (a memory or undefined-behaviour bug): " + f;
   for (const std::string& l : r.left_out) summary += "\nNot copied from your submission: " + l;
@@ -401,7 +320,8 @@ bool write_gradebook(const std::vector<std::string>& json_files, std::ostream& c
     for (const auto& c : r["checks"]) points[c["experiment"].get<std::string>() + "/" + c["name"].get<std::string>()] = c["points"];
     std::ostringstream duration;
     duration << std::fixed << std::setprecision(1) << r["duration_s"].get<double>();
-    csv << csv_cell(r["student"]) << "," << r["lab"].get<int>() << "," << r["score"].get<int>() << ","
+    std::string lab = r["lab"].is_string() ? r["lab"].get<std::string>() : r["lab"].dump();
+    csv << csv_cell(r["student"]) << "," << csv_cell(lab) << "," << r["score"].get<int>() << ","
         << r["max_score"].get<int>() << "," << csv_cell(r["build"]) << "," << duration.str();
     for (const auto& c : columns) csv << "," << (points.count(c) ? std::to_string(points[c]) : "0");
     csv << "\n";

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "grade/build.h"
+#include "model/lab.h"
 #include "process/process.h"
 #include "run/results.h"
 #include "run/runner.h"
@@ -16,34 +18,12 @@
 
 namespace socklab::harness {
 
-// Which programs a student writes for each lab; the others a lab uses come from the reference build.
-const std::vector<std::string>& lab_programs(int lab);
-
-// How building a submission went; its name is what reports and gradebooks say.
-enum class BuildStatus { kNotRun, kOk, kFailed, kTimedOut, kNoSources };
-inline const char* build_status_name(BuildStatus b) {
-  switch (b) {
-    case BuildStatus::kNotRun:
-      return "not run";
-    case BuildStatus::kOk:
-      return "ok";
-    case BuildStatus::kFailed:
-      return "failed";
-    case BuildStatus::kTimedOut:
-      return "timed out";
-    case BuildStatus::kNoSources:
-      return "no sources";  // nothing to build: scripts and executables are run as they are
-  }
-  return "?";
-}
-
 struct GradeOptions {
-  int lab = 1;
+  std::string lab = "1";         // the lab's id or folder name (see load/lab_loader.h)
   std::string submission;        // the student's directory
-  std::string experiments_dir;   // the project's experiments/
+  std::string experiments_dir;   // the course's labs: one folder per lab with a lab.xml (default: the project's)
   std::string reference_bin_dir; // the reference programs (build/bin)
   bool sanitize = false;         // build C/C++ with AddressSanitizer + UndefinedBehaviorSanitizer
-  std::chrono::seconds build_timeout{120};
   double time_scale = 1.0;
   Isolation isolation = Isolation::kAuto;
   bool verbose = false;
@@ -58,11 +38,11 @@ struct GradeOptions {
 
 struct GradeResult {
   std::string student;           // the submission directory's name
-  int lab = 0;
+  std::string lab, lab_title;    // the lab's id and title (from its lab.xml)
   BuildStatus build = BuildStatus::kNotRun;
-  std::string build_method;      // "make", "cmake", "cc/c++ per program"
+  std::string build_method;      // "make", "cmake", "per program", "none needed"
   std::string build_log;         // its tail
-  std::map<std::string, std::string> programs;  // program -> path in the submission, or "" when missing
+  std::map<std::string, SubmittedProgram> programs;  // each program the student writes: path ("" when missing), language, build
   std::vector<ExperimentResult> experiments;
   std::string sandbox;           // how student code was confined (one line; `confinement` has the parts)
   sandbox::Confinement confinement;
@@ -78,10 +58,15 @@ struct GradeResult {
   bool graded() const { return build == BuildStatus::kOk || build == BuildStatus::kNoSources; }
 };
 
-// Builds the submission in a private copy (in the sandbox: see sandbox/sandbox.h) and runs lab `lab`'s graded experiments against it. `live` gets the
+// Builds the submission in a private copy (in the sandbox: see sandbox/sandbox.h) and runs the lab's graded
+// experiments against it, with the programs the lab's manifest takes from the submission. `live` gets the
 // experiments' events as they happen (text for a person, or nothing). Never throws for a bad submission: every
-// problem ends up in the result.
+// problem ends up in the result. Throws std::runtime_error when the lab itself cannot be loaded (FILE:LINE).
 GradeResult grade_submission(const GradeOptions& options, Reporter& live, const bool* interrupted = nullptr);
+
+// The lab `options` name, loaded from options.experiments_dir; throws std::runtime_error with every FILE:LINE
+// problem, or with the labs there are when none has that id.
+Lab resolve_lab(const GradeOptions& options);
 
 // Report writers.
 void write_grade_text(std::ostream& out, const GradeResult& r, bool colour);

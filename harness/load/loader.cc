@@ -604,7 +604,10 @@ std::vector<std::string> experiment_files(const std::vector<std::string>& paths,
     if (std::filesystem::is_directory(p, ec)) {
       std::vector<std::string> found;
       for (const auto& entry : std::filesystem::recursive_directory_iterator(p, ec)) {
-        if (entry.is_regular_file() && entry.path().extension() == ".xml") found.push_back(entry.path().string());
+        // (a lab folder's manifest, lab.xml, is not an experiment: see load/lab_loader.h)
+        if (entry.is_regular_file() && entry.path().extension() == ".xml" && entry.path().filename() != "lab.xml") {
+          found.push_back(entry.path().string());
+        }
       }
       std::sort(found.begin(), found.end());
       if (found.empty()) errors.push_back({p, 0, "no experiment files (*.xml) in this directory"});

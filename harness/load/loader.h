@@ -5,17 +5,11 @@
 #include <string>
 #include <vector>
 
+#include "load/xml.h"
 #include "model/experiment.h"
 
 namespace socklab::harness {
 
-// Errors in an experiment file, each "FILE:LINE: message".
-struct LoadError {
-  std::string file;
-  int line = 0;
-  std::string message;
-  std::string text() const { return file + ":" + std::to_string(line) + ": " + message; }
-};
 
 // Loads and validates one file. On errors returns nullopt and appends every problem found to `errors`.
 std::optional<Experiment> load_experiment(const std::string& path, std::vector<LoadError>& errors);

@@ -38,8 +38,20 @@ std::optional<ProcStat> proc_stat(pid_t pid) {
   std::size_t paren = text.rfind(')');  // the command name may hold spaces and parentheses: the last ')' ends it
   if (paren == std::string::npos || paren + 2 > text.size()) return std::nullopt;
   ProcStat s;
-  std::istringstream(text.substr(paren + 2)) >> s.state >> s.ppid >> s.pgrp;
+  long session = 0, tty = 0, tpgid = 0;
+  unsigned long flags = 0;
+  std::istringstream(text.substr(paren + 2)) >> s.state >> s.ppid >> s.pgrp >> session >> tty >> tpgid >> flags;
+  constexpr unsigned long kPfExiting = 0x4;  // include/linux/sched.h
+  s.exiting = (flags & kPfExiting) != 0 || s.state == 'Z' || s.state == 'X';
   return s;
+}
+
+std::vector<pid_t> still_alive(const std::vector<pid_t>& pids) {
+  std::vector<pid_t> alive;
+  for (pid_t pid : pids) {
+    if (auto st = proc_stat(pid); st && !st->exiting) alive.push_back(pid);
+  }
+  return alive;
 }
 
 std::vector<pid_t> all_pids() {

@@ -16,10 +16,12 @@ std::string read_proc_file(const std::string& path);
 // The same from an open descriptor (read to the end); nullopt on a read error.
 std::optional<std::string> read_to_end(int fd);
 
-// /proc/PID/stat: its state letter ('R', 'S', 'Z', …), parent and process group.
+// /proc/PID/stat: its state letter ('R', 'S', 'Z', …), parent and process group, and whether it is on its way out
+// (killed or exited, still tearing down: the kernel's PF_EXITING, or a zombie).
 struct ProcStat {
   char state = 0;
   pid_t ppid = 0, pgrp = 0;
+  bool exiting = false;
 };
 std::optional<ProcStat> proc_stat(pid_t pid);
 
@@ -28,6 +30,8 @@ std::vector<pid_t> children_of(pid_t parent);     // /proc/PID/task/PID/children
 std::vector<pid_t> zombie_children(pid_t parent); // exited, not yet reaped
 pid_t innermost_pid(pid_t pid);                   // its pid in the innermost pid namespace it is in (NSpid); -1
 std::vector<pid_t> processes_of_uid(uid_t uid);   // running (not zombies) with this real uid
+// Of these, the ones not already on their way out: what "left running" counts.
+std::vector<pid_t> still_alive(const std::vector<pid_t>& pids);
 int open_fd_count(pid_t pid);                     // entries of /proc/PID/fd; -1 when unreadable
 
 }  // namespace socklab::harness

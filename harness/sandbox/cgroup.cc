@@ -219,7 +219,7 @@ std::size_t Cgroup::kill_all(double seconds) {
   for (;;) {
     std::vector<pid_t> left = members();
     if (left.empty()) break;
-    seen.insert(left.begin(), left.end());
+    for (pid_t pid : harness::still_alive(left)) seen.insert(pid);  // not one already dying (a sandbox tearing down)
     if (std::chrono::steady_clock::now() > deadline) break;
     int error = 0;
     if (!kill_file || !write_text(dirs_.front() + "/cgroup.kill", "1", error)) {

@@ -125,7 +125,7 @@ class SandboxUser {
     for (;;) {
       std::vector<pid_t> left = processes_of_uid(static_cast<uid_t>(uid_));
       if (left.empty() || Clock::now() > deadline) break;
-      seen.insert(left.begin(), left.end());
+      for (pid_t pid : harness::still_alive(left)) seen.insert(pid);  // not one already dying (a sandbox tearing down)
       pid_t killer = fork();  // kill(-1) as the uid itself reaches exactly the processes of that uid
       if (killer == 0) {
         if (setgid(static_cast<gid_t>(uid_)) == 0 && setuid(static_cast<uid_t>(uid_)) == 0) kill(-1, SIGKILL);

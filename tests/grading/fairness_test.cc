@@ -1,6 +1,6 @@
 // A correct submission scores 100 in every lab inside the grading sandbox, however it is handed in: single C files,
-// the same C built with CMake, and Python scripts (executables with a shebang, written from docs/programs.md alone by
-// someone who had not read our code: tests/fairness/python/). The sandbox must confine, never cost a fair student
+// the same C built with CMake, and Python (written from docs/programs.md alone by someone who had not read our code:
+// tests/fairness/python/), handed in both as executables with a shebang and as PROG.py files. The sandbox must confine, never cost a fair student
 // points.
 #include <gtest/gtest.h>
 
@@ -23,7 +23,7 @@ const std::vector<Lab> kLabs = {{1, {"echo_server", "echo_client"}},
                                 {4, {"echo_client"}},
                                 {5, {"udp_chat_server", "udp_chat_client"}}};
 
-enum class Kind { kCFiles, kCMake, kPython };
+enum class Kind { kCFiles, kCMake, kPython, kPythonFiles };
 
 struct Case {
   Lab lab;
@@ -38,6 +38,8 @@ std::string kind_name(Kind k) {
       return "cmake";
     case Kind::kPython:
       return "python_scripts";
+    case Kind::kPythonFiles:
+      return "python_files";
   }
   return "?";
 }
@@ -54,6 +56,10 @@ fs::path hand_in(const Case& c) {
     fs::path dir = submission(name, files);
     for (const std::string& p : c.lab.programs) fs::permissions(dir / p, fs::perms::owner_all);
     return dir;
+  }
+  if (c.kind == Kind::kPythonFiles) {  // echo_server.py, not executable, as a course's skeleton hands it out
+    for (const std::string& p : c.lab.programs) files[p + ".py"] = read_file(kSource + "/tests/fairness/python/" + p);
+    return submission(name, files);
   }
   std::string cmake = "cmake_minimum_required(VERSION 3.16)\nproject(lab C)\n";
   for (const std::string& p : c.lab.programs) {
@@ -72,19 +78,32 @@ TEST_P(FairnessTest, ScoresFullMarksInTheSandbox) {
   ASSERT_FALSE(g.report.is_null()) << g.text;
   EXPECT_EQ(g.exit_code, 0) << g.text;
   EXPECT_EQ(g.report["score"], 100) << failed_checks(g.report) << "\nbuild log:\n" << g.report["build_log"].get<std::string>();
-  if (c.kind == Kind::kPython) {
-    EXPECT_EQ(g.report["build"], "no sources") << "scripts are run as they are";
-  } else {
-    EXPECT_EQ(g.report["build_method"], c.kind == Kind::kCFiles ? "cc/c++ per program" : "cmake");
+  std::string language = c.kind == Kind::kPython || c.kind == Kind::kPythonFiles ? "Python 3" : "C";
+  switch (c.kind) {
+    case Kind::kPython:
+      EXPECT_EQ(g.report["build"], "no sources") << "scripts are run as they are";
+      break;
+    case Kind::kPythonFiles:
+      EXPECT_EQ(g.report["build_method"], "per program");
+      break;
+    case Kind::kCFiles:
+      EXPECT_EQ(g.report["build_method"], "cc/c++ per program");
+      break;
+    case Kind::kCMake:
+      EXPECT_EQ(g.report["build_method"], "cmake");
+      break;
   }
-  for (const std::string& p : c.lab.programs) EXPECT_NE(g.report["programs"][p], "") << p << " not found";
+  for (const std::string& p : c.lab.programs) {
+    EXPECT_NE(g.report["programs"][p], "") << p << " not found";
+    EXPECT_EQ(g.report["program_details"][p]["language"], language) << p;
+  }
   EXPECT_NE(g.report["confinement"]["sandbox"].get<std::string>().find("bubblewrap"), std::string::npos)
       << g.report["confinement"];
 }
 
 std::vector<Case> all_cases() {
   std::vector<Case> cases;
-  for (Kind k : {Kind::kCFiles, Kind::kCMake, Kind::kPython}) {
+  for (Kind k : {Kind::kCFiles, Kind::kCMake, Kind::kPython, Kind::kPythonFiles}) {
     for (const Lab& lab : kLabs) cases.push_back({lab, k});
   }
   return cases;

@@ -48,6 +48,19 @@ TEST(Grade, CppWithAMakefileScoresFullMarks) {
   EXPECT_EQ(g.report["score"], 100) << failed_checks(g.report) << g.report["build_log"];
 }
 
+// A Python syntax error is a build error pointing at its file and line, as a compiler error would: the student
+// sees it at once instead of a page of failing checks.
+TEST(Grade, APythonSyntaxErrorIsABuildErrorWithFileAndLine) {
+  std::string client = read_file(kSource + "/tests/fairness/python/echo_client");
+  Graded g = grade(1, submission("py_syntax", {{"echo_server.py", "import socket\n\ndef serve(:\n    pass\n"},
+                                               {"echo_client.py", client}}));
+  EXPECT_EQ(g.exit_code, 2) << g.text;
+  EXPECT_EQ(g.report["build"], "failed");
+  EXPECT_EQ(g.report["score"], 0);
+  EXPECT_NE(g.report["build_log"].get<std::string>().find("echo_server.py:3: SyntaxError: "), std::string::npos)
+      << g.report["build_log"];
+}
+
 // A compile error: exit 2, score 0, and the compiler's message in the report.
 TEST(Grade, ABuildFailureScoresZeroWithTheCompilerMessage) {
   Graded g = grade(2, submission("no_compile", {{"fork_server.c", "int main(void) { return 0 }\n"}}));
