@@ -76,9 +76,11 @@ std::vector<std::string> survivors(int sandbox) {
       sandbox);  // not root: student code ran as us, and no uid tells it apart (sandbox is -1)
 }
 
-Graded grade(int lab, const fs::path& dir, std::vector<std::string> extra) {
+Graded grade(int lab, const fs::path& dir, std::vector<std::string> extra) { return grade(std::to_string(lab), dir, extra); }
+
+Graded grade(const std::string& lab, const fs::path& dir, std::vector<std::string> extra) {
   fs::path json = dir.parent_path() / (dir.filename().string() + ".json");
-  std::vector<std::string> args{"grade", "--lab", std::to_string(lab), dir.string(), "--report",
+  std::vector<std::string> args{"grade", "--lab", lab, dir.string(), "--report",
                                 "json",  "--out", json.string()};
   args.insert(args.end(), extra.begin(), extra.end());
   Child socklab("socklab", args);

@@ -48,6 +48,8 @@ struct Graded {
 // what it printed. As root, also checks (gtest expectations) that the report names a sandbox uid and nothing
 // runs as it.
 Graded grade(int lab, const fs::path& dir, std::vector<std::string> extra = {});
+// The same for a lab given by id or folder name (a course's own lab: add --experiments DIR to `extra`).
+Graded grade(const std::string& lab, const fs::path& dir, std::vector<std::string> extra = {});
 
 // Every check that did not pass, one per line: "experiment/name: actual".
 std::string failed_checks(const nlohmann::json& report);
