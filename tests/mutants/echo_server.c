@@ -106,6 +106,14 @@ static void serve(int c) {
   }
 }
 
+#ifndef MUTANT_NO_SIGTERM
+/* SIGTERM/SIGINT: exit 0 at once; the kernel closes the sockets (_exit is async-signal-safe, exit is not) */
+static void on_stop(int sig) {
+  (void)sig;
+  _exit(0);
+}
+#endif
+
 int main(int argc, char **argv) {
   int backlog = 5;
   char *end;
@@ -123,6 +131,10 @@ int main(int argc, char **argv) {
   backlog = 16; /* mistake: --backlog is parsed but not used */
 #endif
   signal(SIGPIPE, SIG_IGN);
+#ifndef MUTANT_NO_SIGTERM /* mistake: no handler, so SIGTERM kills the server instead of ending it cleanly */
+  signal(SIGTERM, on_stop);
+  signal(SIGINT, on_stop);
+#endif
   int s = socket(AF_INET, SOCK_STREAM, 0);
 #ifndef MUTANT_NO_REUSEADDR
   int on = 1;

@@ -1,6 +1,8 @@
-// Mutants prove the checks: every graded experiment of every lab runs with one program replaced by a mutant
-// (one classic mistake), and exactly the checks listed in expected_failures.txt must fail. The reference
-// programs, and student-style C programs written differently, must score 100/100 in every lab.
+// Mutants prove the checks, graded exactly as an instructor grades: each mutant (one classic mistake, a
+// student-style C program compiled with MUTANT_NAME defined) is handed in to every lab that takes its program from
+// the submission, beside correct student-style C for the lab's other programs, and `socklab grade` must fail exactly
+// the checks listed in expected_failures.txt. The reference programs, and student-style C programs written
+// differently, must score 100/100 in every lab.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -9,6 +11,8 @@
 #include <sstream>
 
 #include "child.h"
+#include "grade_support.h"
+#include "load/lab_loader.h"
 
 using namespace testing_support;
 using namespace std::chrono_literals;
@@ -38,6 +42,31 @@ std::vector<Mutant> load_table() {
     }
   }
   return mutants;
+}
+
+// The project's labs, from their manifests.
+std::vector<socklab::harness::Lab> project_labs() {
+  std::vector<socklab::harness::LoadError> errors;
+  auto labs = socklab::harness::find_labs(std::string(SOCKLAB_SOURCE_DIR) + "/experiments", errors);
+  EXPECT_TRUE(errors.empty()) << errors.front().text();
+  return labs;
+}
+
+// A student's hand-in for `lab`: every program it takes from the submission as student-style C, the mutant's with
+// its mistake switched on (fork_server.c includes echo_server.c, so that comes along).
+std::map<std::string, std::string> hand_in(const socklab::harness::Lab& lab, const Mutant& m) {
+  std::map<std::string, std::string> files;
+  for (const std::string& program : lab.submission_programs()) {
+    std::string source = grade_support::student_c(program);
+    if (program == m.program) {
+      std::string flag = m.name;
+      for (char& c : flag) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      source = "#define MUTANT_" + flag + " 1\n" + source;
+    }
+    files[program + ".c"] = source;
+  }
+  if (files.count("fork_server.c")) files["echo_server.c"] = grade_support::student_c("echo_server");
+  return files;
 }
 
 struct SuiteRun {
@@ -87,19 +116,34 @@ class MutantTest : public ::testing::TestWithParam<Mutant> {};
 
 }  // namespace
 
-// Each mutant fails exactly its checks: proof that those checks can fail, and that no other check depends on
-// the mistake.
+// Each mutant fails exactly its checks, in every lab that grades its program: proof that those checks can fail
+// through the grading path, and that no other check depends on the mistake.
 TEST_P(MutantTest, FailsExactlyTheChecksAimedAtItsMistake) {
   const Mutant& m = GetParam();
-  std::string path = std::string(SOCKLAB_BUILD_DIR) + "/mutants/" + m.name + "/" + m.program;
-  SuiteRun run = run_socklab(m.name, {"--bin", m.program + "=" + path});
-  ASSERT_EQ(run.exit_code, 1) << "socklab should report failed checks (exit 1)\n" << run.log;
+  std::set<std::string> failed;
+  int labs = 0;
+  for (const auto& lab : project_labs()) {
+    auto programs = lab.submission_programs();
+    if (std::find(programs.begin(), programs.end(), m.program) == programs.end()) continue;
+    ++labs;
+    auto dir = grade_support::submission("mutant_" + m.name + "_lab" + lab.id, hand_in(lab, m));
+    grade_support::Graded g = grade_support::grade(lab.id, dir);
+    ASSERT_EQ(g.exit_code, 0) << "lab " << lab.id << ": socklab grade should have graded it\n" << g.text;
+    ASSERT_EQ(g.report["build"], "ok") << g.report["build_log"];
+    for (const auto& c : g.report["checks"]) {
+      if (c["status"] != "passed") failed.insert(c["experiment"].get<std::string>() + "/" + c["name"].get<std::string>());
+    }
+    for (const auto& e : g.report["experiments"]) {
+      if (!e["error"].get<std::string>().empty()) failed.insert(e["id"].get<std::string>() + ": " + e["error"].get<std::string>());
+    }
+  }
+  ASSERT_GT(labs, 0) << "no lab takes " << m.program << " from the submission";
   std::set<std::string> unexpected, missing;
-  for (const auto& f : run.failed) {
+  for (const auto& f : failed) {
     if (!m.expected.count(f)) unexpected.insert(f);
   }
   for (const auto& e : m.expected) {
-    if (!run.failed.count(e)) missing.insert(e);
+    if (!failed.count(e)) missing.insert(e);
   }
   EXPECT_TRUE(unexpected.empty() && missing.empty())
       << "mutant " << m.name << " (" << m.program << ")\n  failed but not expected:" << list(unexpected)
