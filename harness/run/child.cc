@@ -62,8 +62,8 @@ Pipe make_pipe() {
   return Pipe{Fd(fds[0]), Fd(fds[1])};
 }
 
-// The stop line: a socket pair rather than a pipe, so that telling a child that has just ended gives EPIPE from
-// send(MSG_NOSIGNAL), never a SIGPIPE in socklab.
+// The stop line: a socket pair rather than a pipe, so that telling a child that has just ended gives EPIPE
+// from send(MSG_NOSIGNAL), never a SIGPIPE in socklab.
 Pipe make_stop_line() {
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
@@ -72,7 +72,8 @@ Pipe make_stop_line() {
   return Pipe{Fd(fds[0]), Fd(fds[1])};
 }
 
-// All of `bytes`, over short writes and EINTR (see write(2)); false when the reader is gone (EPIPE) or on an error.
+// All of `bytes`, over short writes and EINTR (see write(2)); false when the reader is gone (EPIPE) or on an
+// error.
 bool write_all(int fd, const std::string& bytes) {
   std::size_t done = 0;
   while (done < bytes.size()) {
@@ -84,8 +85,8 @@ bool write_all(int fd, const std::string& bytes) {
   return true;
 }
 
-// SIGINT and SIGTERM held back across fork(): the child ignores them before one can reach it, the parent gets any
-// that arrived meanwhile once this ends.
+// SIGINT and SIGTERM held back across fork(): the child ignores them before one can reach it, the parent gets
+// any that arrived meanwhile once this ends.
 class SignalsHeld {
  public:
   SignalsHeld() {
@@ -102,10 +103,10 @@ class SignalsHeld {
   sigset_t saved_{};
 };
 
-// --- the child's side -------------------------------------------------------------------------------------------
+// --- the child's side --------------------------------------------------------------------------------------
 
-// The experiment's reporter in the child: every event goes to the parent at once. Never throws: when the parent is
-// gone (EPIPE), the stop pipe has told the experiment to stop, and nobody is left to tell.
+// The experiment's reporter in the child: every event goes to the parent at once. Never throws: when the
+// parent is gone (EPIPE), the stop pipe has told the experiment to stop, and nobody is left to tell.
 class EventWriter : public Reporter {
  public:
   explicit EventWriter(int fd) : fd_(fd) {}
@@ -128,10 +129,10 @@ class EventWriter : public Reporter {
                              const ExperimentChild::Body& body) {
   signal(SIGINT, SIG_IGN);  // Ctrl-C arrives through `stop`, from socklab, which the terminal signalled too
   signal(SIGTERM, SIG_IGN);
-  signal(SIGPIPE, SIG_IGN);  // a parent that is gone is a failed write, not our death
+  signal(SIGPIPE, SIG_IGN);                  // a parent that is gone is a failed write, not our death
   sigprocmask(SIG_SETMASK, &mask, nullptr);  // (the parent held SIGINT and SIGTERM back across the fork)
-  // Not inherited across fork: a grandchild that leaves its group must come back to this process, whose cleanup
-  // kills it (and the sandbox reaps bwrap's pid 1 as a subreaper).
+  // Not inherited across fork: a grandchild that leaves its group must come back to this process, whose
+  // cleanup kills it (and the sandbox reaps bwrap's pid 1 as a subreaper).
   become_subreaper();
   asio::posix::stream_descriptor stop_reader(loop.context(), stop.release());
   char byte = 0;
@@ -156,7 +157,7 @@ class EventWriter : public Reporter {
   _exit(code);
 }
 
-// --- the parent's side ------------------------------------------------------------------------------------------
+// --- the parent's side -------------------------------------------------------------------------------------
 
 // The checks the experiment will report, in order, as its model says (as the runner makes them).
 std::vector<CheckResult> planned_checks(const Experiment& experiment) {
@@ -173,7 +174,8 @@ std::vector<CheckResult> planned_checks(const Experiment& experiment) {
   return checks;
 }
 
-// The child's events, replayed to the real reporter; what the parent knows of the experiment if no result comes.
+// The child's events, replayed to the real reporter; what the parent knows of the experiment if no result
+// comes.
 class Replay {
  public:
   Replay(const Experiment& experiment, Reporter& reporter) : experiment_(experiment), reporter_(reporter) {
@@ -216,8 +218,8 @@ class Replay {
   const std::optional<ExperimentResult>& result() const { return result_; }
   const std::string& failure() const { return failure_; }
 
-  // The experiment ended without its result: the error is `reason`, the checks not yet reported are not run, and
-  // the reporter hears of it as of any experiment.
+  // The experiment ended without its result: the error is `reason`, the checks not yet reported are not run,
+  // and the reporter hears of it as of any experiment.
   ExperimentResult give_up(const std::string& reason, bool interrupted, double duration) {
     if (!began_) reporter_.begin(experiment_, partial_);
     ExperimentResult r = partial_;
@@ -292,9 +294,10 @@ class EventReader {
   std::string garbled_;
 };
 
-// Forks the experiment's process, which runs `body` and never returns here; the parent gets its pid, and keeps of
-// the two lines only its own ends. Throws std::system_error when fork fails.
-pid_t fork_experiment(EventLoop& loop, Pipe& events, Pipe& stop_line, bool& interrupted, const ExperimentChild::Body& body) {
+// Forks the experiment's process, which runs `body` and never returns here; the parent gets its pid, and
+// keeps of the two lines only its own ends. Throws std::system_error when fork fails.
+pid_t fork_experiment(EventLoop& loop, Pipe& events, Pipe& stop_line, bool& interrupted,
+                      const ExperimentChild::Body& body) {
   std::cout.flush();  // what is buffered now would be written again by the child
   std::cerr.flush();
   SignalsHeld held;
@@ -316,6 +319,16 @@ pid_t fork_experiment(EventLoop& loop, Pipe& events, Pipe& stop_line, bool& inte
   events.write.reset();  // ours closed: end of file comes when the child's copy goes
   stop_line.read.reset();
   return pid;
+}
+
+// Why the experiment's process ended without its result, in the report's words.
+std::string why_no_result(const EventReader& reader, bool finished, const Replay& replay, int status) {
+  if (!reader.garbled().empty()) {
+    return "the experiment's process sent a message socklab cannot read (" + reader.garbled() + ")";
+  }
+  if (!finished) return "the experiment's process did not finish in time: killed";
+  if (!replay.failure().empty()) return replay.failure();  // an escaped exception, with its message
+  return "the experiment's process ended unexpectedly: " + ExitStatus::from_wait_status(status).describe();
 }
 
 int reap(pid_t pid) {
@@ -384,28 +397,28 @@ ExperimentResult ExperimentChild::run(const Experiment& experiment, Reporter& re
     stop_line = make_stop_line();
     pid = fork_experiment(loop_, events, stop_line, interrupted, body);
   } catch (const std::system_error& e) {
-    return replay.give_up(std::string("cannot start the experiment's process: ") + e.what(), interrupted, elapsed());
+    return replay.give_up(std::string("cannot start the experiment's process: ") + e.what(), interrupted,
+                          elapsed());
   }
   stop_fd_ = stop_line.write.get();
   if (interrupted) stop();  // Ctrl-C came before the child could hear it
 
   EventReader reader(loop_, std::move(events.read), replay);
-  auto limit = started + std::chrono::duration_cast<Clock::duration>((experiment.timeout + kCleanupAllowance) * time_scale);
+  auto limit = started + std::chrono::duration_cast<Clock::duration>(
+                             (experiment.timeout + kCleanupAllowance) * time_scale);
   loop_.run_until([&] { return reader.ended() || interrupted; }, limit);
-  if (!reader.ended() && interrupted) loop_.run_until([&] { return reader.ended(); }, std::min(limit, Clock::now() + kStopGrace));
+  if (!reader.ended() && interrupted) {  // stopped: it cleans up and reports, or is killed
+    loop_.run_until([&] { return reader.ended(); }, std::min(limit, Clock::now() + kStopGrace));
+  }
   bool finished = reader.ended() && reader.garbled().empty();
   if (!finished) kill(pid, SIGKILL);
   int status = reap(pid);
-  stop_fd_ = -1;  // (closed with `stop_line` below)
+  stop_fd_ = -1;                                 // (closed with `stop_line` below)
   if (replay.result()) return *replay.result();  // complete, whatever happened after
 
-  std::string reason = interrupted ? "interrupted (Ctrl-C)"
-                       : !reader.garbled().empty() ? "the experiment's process sent a message socklab cannot read (" + reader.garbled() + ")"
-                       : !finished ? "the experiment's process did not finish in time: killed"
-                       : !replay.failure().empty() ? replay.failure()
-                       : "the experiment's process ended unexpectedly: " + ExitStatus::from_wait_status(status).describe();
-  // A grandchild that left its group was reparented to the child, and on the child's death to us (a subreaper):
-  // the child's cleanup did not run, so ours does.
+  std::string reason = interrupted ? "interrupted (Ctrl-C)" : why_no_result(reader, finished, replay, status);
+  // A grandchild that left its group was reparented to the child, and on the child's death to us (a
+  // subreaper): the child's cleanup did not run, so ours does.
   if (is_subreaper()) kill_stray_children({});
   return replay.give_up(reason, interrupted, elapsed());
 }

@@ -30,7 +30,9 @@ int number(E value) {
 
 }  // namespace
 
-void to_json(json& j, const SocketOwner& o) { j = {{"pid", o.pid}, {"command", o.command}, {"fd", o.fd}}; }
+void to_json(json& j, const SocketOwner& o) {
+  j = {{"pid", o.pid}, {"command", o.command}, {"fd", o.fd}};
+}
 
 void from_json(const json& j, SocketOwner& o) {
   read(j, "pid", o.pid);
@@ -39,10 +41,19 @@ void from_json(const json& j, SocketOwner& o) {
 }
 
 void to_json(json& j, const SocketInfo& s) {
-  j = {{"protocol", number(s.protocol)}, {"family", s.family}, {"state", s.state},
-       {"local_address", s.local_address}, {"peer_address", s.peer_address}, {"local_port", s.local_port},
-       {"peer_port", s.peer_port}, {"recv_q", s.recv_q}, {"send_q", s.send_q}, {"inode", s.inode},
-       {"timer", s.timer}, {"timer_ms", s.timer_ms}, {"owners", s.owners}};
+  j = {{"protocol", number(s.protocol)},
+       {"family", s.family},
+       {"state", s.state},
+       {"local_address", s.local_address},
+       {"peer_address", s.peer_address},
+       {"local_port", s.local_port},
+       {"peer_port", s.peer_port},
+       {"recv_q", s.recv_q},
+       {"send_q", s.send_q},
+       {"inode", s.inode},
+       {"timer", s.timer},
+       {"timer_ms", s.timer_ms},
+       {"owners", s.owners}};
 }
 
 void from_json(const json& j, SocketInfo& s) {
@@ -62,10 +73,11 @@ void from_json(const json& j, SocketInfo& s) {
 }
 
 void to_json(json& j, const Packet& p) {
-  j = {{"at", p.at}, {"src", p.src}, {"dst", p.dst}, {"sport", p.sport}, {"dport", p.dport}, {"syn", p.syn},
-       {"ack", p.ack}, {"fin", p.fin}, {"rst", p.rst}, {"psh", p.psh}, {"seq", p.seq},
-       {"ack_number", p.ack_number}, {"payload", p.payload}, {"preview", p.preview},
-       {"retransmission", p.retransmission}};
+  j = {{"at", p.at},           {"src", p.src},         {"dst", p.dst},
+       {"sport", p.sport},     {"dport", p.dport},     {"syn", p.syn},
+       {"ack", p.ack},         {"fin", p.fin},         {"rst", p.rst},
+       {"psh", p.psh},         {"seq", p.seq},         {"ack_number", p.ack_number},
+       {"payload", p.payload}, {"preview", p.preview}, {"retransmission", p.retransmission}};
 }
 
 void from_json(const json& j, Packet& p) {
@@ -86,7 +98,9 @@ void from_json(const json& j, Packet& p) {
   read(j, "retransmission", p.retransmission);
 }
 
-void to_json(json& j, const LaneState& s) { j = {{"at", s.at}, {"state", s.state}, {"source", s.source}}; }
+void to_json(json& j, const LaneState& s) {
+  j = {{"at", s.at}, {"state", s.state}, {"source", s.source}};
+}
 
 void from_json(const json& j, LaneState& s) {
   read(j, "at", s.at);
@@ -107,7 +121,11 @@ void from_json(const json& j, Lane& l) {
 }
 
 void to_json(json& j, const Timeline& t) {
-  j = {{"source", t.source}, {"note", t.note}, {"lanes", t.lanes}, {"transitions", t.transitions}, {"lost", t.lost}};
+  j = {{"source", t.source},
+       {"note", t.note},
+       {"lanes", t.lanes},
+       {"transitions", t.transitions},
+       {"lost", t.lost}};
 }
 
 void from_json(const json& j, Timeline& t) {
@@ -118,7 +136,9 @@ void from_json(const json& j, Timeline& t) {
   read(j, "lost", t.lost);
 }
 
-void to_json(json& j, const StepRecord& s) { j = {{"at", s.at}, {"line", s.line}, {"text", s.text}, {"ok", s.ok}}; }
+void to_json(json& j, const StepRecord& s) {
+  j = {{"at", s.at}, {"line", s.line}, {"text", s.text}, {"ok", s.ok}};
+}
 
 void from_json(const json& j, StepRecord& s) {
   read(j, "at", s.at);
@@ -128,9 +148,16 @@ void from_json(const json& j, StepRecord& s) {
 }
 
 void to_json(json& j, const CheckResult& c) {
-  j = {{"name", c.name}, {"line", c.line}, {"status", number(c.status)}, {"points", c.points},
-       {"max_points", c.max_points}, {"at", c.at}, {"expected", c.expected}, {"actual", c.actual},
-       {"hint", c.hint}, {"detail", c.detail}};
+  j = {{"name", c.name},
+       {"line", c.line},
+       {"status", number(c.status)},
+       {"points", c.points},
+       {"max_points", c.max_points},
+       {"at", c.at},
+       {"expected", c.expected},
+       {"actual", c.actual},
+       {"hint", c.hint},
+       {"detail", c.detail}};
 }
 
 void from_json(const json& j, CheckResult& c) {
@@ -158,9 +185,16 @@ void from_json(const json& j, SnapshotRecord& s) {
 }
 
 void to_json(json& j, const ProcessRecord& p) {
-  j = {{"id", p.id}, {"program", p.program}, {"command_line", p.command_line}, {"pid", p.pid},
-       {"ending", p.ending}, {"stdout_tail", p.stdout_tail}, {"stderr_tail", p.stderr_tail},
-       {"stdout_bytes", p.stdout_bytes}, {"stderr_bytes", p.stderr_bytes}, {"truncated", p.truncated},
+  j = {{"id", p.id},
+       {"program", p.program},
+       {"command_line", p.command_line},
+       {"pid", p.pid},
+       {"ending", p.ending},
+       {"stdout_tail", p.stdout_tail},
+       {"stderr_tail", p.stderr_tail},
+       {"stdout_bytes", p.stdout_bytes},
+       {"stderr_bytes", p.stderr_bytes},
+       {"truncated", p.truncated},
        {"sanitizer_reports", p.sanitizer_reports}};
 }
 
@@ -179,11 +213,26 @@ void from_json(const json& j, ProcessRecord& p) {
 }
 
 void to_json(json& j, const ExperimentResult& r) {
-  j = {{"file", r.file}, {"id", r.id}, {"title", r.title}, {"about", r.about}, {"lab", r.lab},
-       {"graded", r.graded}, {"isolation", number(r.isolation)}, {"capture", r.capture}, {"notes", r.notes},
-       {"steps", r.steps}, {"checks", r.checks}, {"snapshots", r.snapshots}, {"processes", r.processes},
-       {"duration", r.duration}, {"error", r.error}, {"interrupted", r.interrupted}, {"timeline", r.timeline},
-       {"packets", r.packets}, {"listening_ports", r.listening_ports}, {"pcap", r.pcap}};
+  j = {{"file", r.file},
+       {"id", r.id},
+       {"title", r.title},
+       {"about", r.about},
+       {"lab", r.lab},
+       {"graded", r.graded},
+       {"isolation", number(r.isolation)},
+       {"capture", r.capture},
+       {"notes", r.notes},
+       {"steps", r.steps},
+       {"checks", r.checks},
+       {"snapshots", r.snapshots},
+       {"processes", r.processes},
+       {"duration", r.duration},
+       {"error", r.error},
+       {"interrupted", r.interrupted},
+       {"timeline", r.timeline},
+       {"packets", r.packets},
+       {"listening_ports", r.listening_ports},
+       {"pcap", r.pcap}};
 }
 
 void from_json(const json& j, ExperimentResult& r) {
@@ -214,6 +263,8 @@ std::string to_bytes(const json& j) {
   return std::string(bytes.begin(), bytes.end());
 }
 
-json from_bytes(const std::string& bytes) { return json::from_msgpack(bytes); }
+json from_bytes(const std::string& bytes) {
+  return json::from_msgpack(bytes);
+}
 
 }  // namespace socklab::harness

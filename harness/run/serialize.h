@@ -1,6 +1,7 @@
-// An experiment's result and the reporter's events as JSON values: how the experiment's own process hands them to
-// socklab's (run/child.h). One to_json/from_json pair per struct, all in serialize.cc; from_json is strict (a missing
-// key or a wrong type throws nlohmann::json::exception), and a value read back compares equal to the one written.
+// An experiment's result and the reporter's events as JSON values: how the experiment's own process hands
+// them to socklab's (run/child.h). One to_json/from_json pair per struct, all in serialize.cc; from_json is
+// strict (a missing key or a wrong type throws nlohmann::json::exception), and a value read back compares
+// equal to the one written.
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
@@ -32,8 +33,9 @@ void from_json(const nlohmann::json& j, ProcessRecord& p);
 void to_json(nlohmann::json& j, const ExperimentResult& r);
 void from_json(const nlohmann::json& j, ExperimentResult& r);
 
-// A JSON value as bytes and back, exactly: MessagePack, because program output is any bytes (a JSON text would have
-// to be UTF-8) and a double keeps all its bits. from_bytes throws nlohmann::json::exception on malformed input.
+// A JSON value as bytes and back, exactly: MessagePack, because program output is any bytes (a JSON text
+// would have to be UTF-8) and a double keeps all its bits. from_bytes throws nlohmann::json::exception on
+// malformed input.
 std::string to_bytes(const nlohmann::json& j);
 nlohmann::json from_bytes(const std::string& bytes);
 

@@ -1,5 +1,7 @@
-// Each experiment in a child process of its own: what crosses the pipe, and what a crash, an exception or a Ctrl-C
-// in the child makes of the experiment, while the runner's own process stays where it was.
+// Each experiment in a child process of its own: what crosses the pipe, and what a crash, an exception or a
+// Ctrl-C in the child makes of the experiment, while the runner's own process stays where it was.
+#include "run/child.h"
+
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -9,7 +11,6 @@
 #include <fstream>
 
 #include "load/loader.h"
-#include "run/child.h"
 #include "run/runner.h"
 
 using namespace socklab::harness;
@@ -31,8 +32,8 @@ ino_t network_namespace() {
   return st.st_ino;
 }
 
-// What the parent's reporter heard, in order ("begin t.crash", "check passed", ...), and the network namespace the
-// parent was in at each event.
+// What the parent's reporter heard, in order ("begin t.crash", "check passed", ...), and the network
+// namespace the parent was in at each event.
 class RecordingReporter : public Reporter {
  public:
   void begin(const Experiment& e, const ExperimentResult&) override {
@@ -53,7 +54,8 @@ class RecordingReporter : public Reporter {
   }
 };
 
-// A launcher whose start() brings the harness down, as a bug in it would (no core file: this one is expected).
+// A launcher whose start() brings the harness down, as a bug in it would (no core file: this one is
+// expected).
 class AbortingLauncher : public Launcher {
  public:
   std::unique_ptr<Process> start(const ProcessSpec&) override {
@@ -65,8 +67,8 @@ class AbortingLauncher : public Launcher {
 
 }  // namespace
 
-// A pipe delivers bytes, not messages: frames come out whole whether the reads cut them byte by byte or run them
-// together.
+// A pipe delivers bytes, not messages: frames come out whole whether the reads cut them byte by byte or run
+// them together.
 TEST(FrameDecoder, SplitsFramesHoweverTheReadsCutThem) {
   std::string stream = frame("first") + frame("") + frame(std::string(100000, 'x')) + frame("last");
   for (std::size_t chunk : {std::size_t{1}, std::size_t{3}, std::size_t{4096}, stream.size()}) {
@@ -85,10 +87,11 @@ TEST(FrameDecoder, SplitsFramesHoweverTheReadsCutThem) {
   }
 }
 
-// A crash of the harness inside a step (here the launcher aborts) is that experiment's error with what killed it:
-// the check reported before it stands, the rest are not run, and the next experiment runs as usual.
+// A crash of the harness inside a step (here the launcher aborts) is that experiment's error with what killed
+// it: the check reported before it stands, the rest are not run, and the next experiment runs as usual.
 TEST(ExperimentChild, ACrashInsideAStepIsThatExperimentsErrorAndTheRunGoesOn) {
-  Experiment crashing = load_text("crashing", R"(<experiment id="t.crash" title="the harness crashes" isolation="host">
+  Experiment crashing =
+      load_text("crashing", R"(<experiment id="t.crash" title="the harness crashes" isolation="host">
   <expect-socket name="nothing listens yet" state="LISTEN" local-port="{port}" absent="true" points="1"/>
   <start id="victim" program="victim"/>
   <expect-socket name="after the crash" state="LISTEN" local-port="{port}" absent="true" points="2"/>
@@ -120,8 +123,8 @@ TEST(ExperimentChild, ACrashInsideAStepIsThatExperimentsErrorAndTheRunGoesOn) {
   EXPECT_EQ(first.isolation, Isolation::kHost) << "what the child said at its beginning stands";
   ASSERT_EQ(second.checks.size(), 1u);
   EXPECT_TRUE(second.passed()) << second.checks[0].actual << " " << second.error;
-  std::vector<std::string> expected{"begin t.crash", "check passed", "check not run", "check not run", "end t.crash",
-                                    "begin t.fine",  "check passed", "end t.fine"};
+  std::vector<std::string> expected{"begin t.crash", "check passed", "check not run", "check not run",
+                                    "end t.crash",   "begin t.fine", "check passed",  "end t.fine"};
   EXPECT_EQ(reporter.events, expected);
 }
 
@@ -143,8 +146,8 @@ TEST(ExperimentChild, AnEscapedExceptionIsTheExperimentsErrorWithItsMessage) {
   EXPECT_EQ(reporter.events, (std::vector<std::string>{"begin t.escaped", "check not run", "end t.escaped"}));
 }
 
-// Ctrl-C reaches the experiment's process through its stop line: a 10-second wait ends at once, and the experiment
-// reports itself interrupted, as before.
+// Ctrl-C reaches the experiment's process through its stop line: a 10-second wait ends at once, and the
+// experiment reports itself interrupted, as before.
 TEST(ExperimentChild, AnInterruptStopsTheChildAtOnce) {
   Experiment e = load_text("waits", R"(<experiment id="t.waits" title="waits" isolation="host">
   <wait for="10s"/>
@@ -164,7 +167,8 @@ TEST(ExperimentChild, AnInterruptStopsTheChildAtOnce) {
   auto started = Clock::now();
   ExperimentResult r = runner.run(e);
   double took = std::chrono::duration<double>(Clock::now() - started).count();
-  EXPECT_LT(took, 5.0) << "expected the interrupt to end the 10 s wait, but the experiment took " << took << " s";
+  EXPECT_LT(took, 5.0) << "expected the interrupt to end the 10 s wait, but the experiment took " << took
+                       << " s";
   EXPECT_TRUE(r.interrupted);
   EXPECT_EQ(r.error, "interrupted (Ctrl-C)");
   ASSERT_EQ(r.checks.size(), 1u);
@@ -172,8 +176,8 @@ TEST(ExperimentChild, AnInterruptStopsTheChildAtOnce) {
   EXPECT_TRUE(runner.interrupted());
 }
 
-// The namespace work happens in the experiment's process: the runner's stays in its own network namespace before,
-// during (each replayed event) and after an experiment in a namespace of its own.
+// The namespace work happens in the experiment's process: the runner's stays in its own network namespace
+// before, during (each replayed event) and after an experiment in a namespace of its own.
 TEST(ExperimentChild, TheRunnersNetworkNamespaceIsUnchangedByANamespaceExperiment) {
   if (getuid() != 0) GTEST_SKIP() << "only root makes network namespaces without a user namespace of its own";
   Experiment e = load_text("own_ns", R"(<experiment id="t.own" title="own" isolation="netns">
@@ -188,5 +192,6 @@ TEST(ExperimentChild, TheRunnersNetworkNamespaceIsUnchangedByANamespaceExperimen
   EXPECT_EQ(r.isolation, Isolation::kNetns) << r.error;
   EXPECT_TRUE(r.passed()) << r.error;
   EXPECT_EQ(network_namespace(), before) << "the runner's process left its network namespace";
-  EXPECT_EQ(reporter.namespaces, std::set<ino_t>{before}) << "the runner's process changed namespace meanwhile";
+  EXPECT_EQ(reporter.namespaces, std::set<ino_t>{before})
+      << "the runner's process changed namespace meanwhile";
 }
