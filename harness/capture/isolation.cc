@@ -5,7 +5,6 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
-#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -83,8 +82,9 @@ bool unshare_network_namespace(std::string& why_not) {
 // every namespace anybody else created meanwhile would get them, two socklabs could restore each other's values,
 // and a socklab killed in between would leave them set. Instead it makes one namespace of its own, the parent,
 // sets them there, and creates every experiment's namespace from it (setns into the parent, unshare). Nothing
-// outside socklab changes, parallel socklabs each have their own parent, and it vanishes with its socklab. This
-// works as root and in socklab's own user namespace alike. Where the parent's sysctl cannot be written (a kernel
+// outside socklab changes, parallel socklabs each have their own parent, and it vanishes with the process that made
+// it — since each experiment runs in a process of its own (run/child.h), that is the experiment's. This works as
+// root and in socklab's own user namespace alike. Where the parent's sysctl cannot be written (a kernel
 // before 6.1), the parent is the first experiment's namespace and every later one is made as before.
 //
 // A private TCP table also shrinks the namespace's tcp_max_tw_buckets (to half its size: 512) and
@@ -193,23 +193,6 @@ bool enter_new_network_namespace(std::string& why_not) {
     }
   }
   return bring_loopback_up(why_not);
-}
-
-int current_network_namespace() { return open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC); }
-
-bool return_to_network_namespace(int fd, std::string& why_not) {
-  struct stat home {}, now {};
-  if (fd < 0 || fstat(fd, &home) != 0 || stat("/proc/self/ns/net", &now) != 0) {
-    why_not = "the host's network namespace was not saved";
-    return false;
-  }
-  if (home.st_ino == now.st_ino && home.st_dev == now.st_dev) return true;
-  if (setns(fd, CLONE_NEWNET) != 0) {
-    why_not = std::string("setns to the host's network namespace: ") + std::strerror(errno) +
-              (in_own_user_namespace ? " (socklab is in a user namespace of its own: run it as root)" : "");
-    return false;
-  }
-  return true;
 }
 
 bool set_sysctl(const std::string& name, const std::string& value, std::string& why_not) {

@@ -6,7 +6,8 @@
 
 namespace socklab::harness {
 
-// Moves the harness (and so every program it starts from now on) into a new network namespace with `lo` up.
+// Moves the calling process — an experiment's own (run/child.h) — and so every program it starts from now on, into a
+// new network namespace with `lo` up; there is no way back, nor any need.
 // As root: unshare(CLONE_NEWNET). Otherwise: once into a new user namespace (we are root there), then
 // CLONE_NEWNET. Returns false, with the reason in why_not, where the platform does not allow it.
 // The namespace has small TCP and UDP hash tables of its own (so a sock_diag snapshot walks 1024 buckets, not the
@@ -18,13 +19,6 @@ bool enter_new_network_namespace(std::string& why_not);
 // its own with one, where it is root), with every mount private, so what the grading mounts (its tmpfs) is seen by
 // nobody else and vanishes with socklab however it ends. Called once, by the command, before anything else runs.
 bool enter_private_mount_namespace(std::string& why_not);
-
-// The network namespace the process is in now, to come back to (an open /proc/self/ns/net); -1 if it cannot be opened.
-int current_network_namespace();
-// Moves back into a network namespace saved with current_network_namespace() (nothing to do when already there);
-// false + why_not where that is not allowed (not root: from a user namespace of its own, the host's namespace is
-// out of reach).
-bool return_to_network_namespace(int fd, std::string& why_not);
 
 // Writes a net.* sysctl of the current namespace ("net.ipv4.tcp_syncookies", "0"); false + why_not on failure.
 bool set_sysctl(const std::string& name, const std::string& value, std::string& why_not);

@@ -26,6 +26,7 @@ struct Packet {
   std::string preview;  // the first bytes of the payload, printable
   bool retransmission = false;
   std::string flags() const;  // "SYN", "SYN,ACK", "PSH,ACK", "FIN,ACK", "RST"
+  bool operator==(const Packet&) const = default;
 };
 
 // Decodes one Ethernet frame (lo's link type) carrying IPv4 or IPv6 TCP. False for anything else.

@@ -20,6 +20,7 @@ struct SocketOwner {
   int pid = 0;
   std::string command;  // /proc/PID/comm
   int fd = -1;
+  bool operator==(const SocketOwner&) const = default;
 };
 
 struct SocketInfo {
@@ -37,6 +38,7 @@ struct SocketInfo {
   std::string protocol_name() const { return protocol == Protocol::kTcp ? "tcp" : "udp"; }
   std::string local() const;  // "127.0.0.1:8888", "[::1]:8888", "*:8888"
   std::string peer() const;
+  bool operator==(const SocketInfo&) const = default;
 };
 
 // Converts a kernel TCP state number (include/net/tcp_states.h) to the name ss prints.

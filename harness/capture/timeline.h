@@ -27,6 +27,7 @@ struct LaneState {
   double at = 0;        // seconds since the experiment started
   std::string state;    // ss names; "CLOSED" (tracepoint) or "gone" (no longer seen by sock_diag)
   std::string source;   // "tracepoint", "sock_diag", or "timewait socket" (time from the tracepoint, state from sock_diag)
+  bool operator==(const LaneState&) const = default;
 };
 
 struct Lane {
@@ -34,6 +35,7 @@ struct Lane {
   std::string role;         // "listener", "server side", "client side"
   std::vector<LaneState> states;
   std::vector<std::string> missed;  // transient states too brief for the polling fallback, said honestly
+  bool operator==(const Lane&) const = default;
 };
 
 struct Timeline {
@@ -43,6 +45,7 @@ struct Timeline {
   std::vector<Lane> lanes;
   std::size_t transitions = 0;  // tracepoint events delivered (the exact source)
   std::uint64_t lost = 0;       // tracepoint events lost (a full buffer); the note says so too
+  bool operator==(const Timeline&) const = default;
 };
 
 class TimelineRecorder {

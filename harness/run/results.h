@@ -17,6 +17,7 @@ struct StepRecord {
   int line = 0;
   std::string text;  // "start server: echo_server 40001", "send to client: \"hello\""
   bool ok = true;    // false: an action that went wrong (shown, and the reason in text)
+  bool operator==(const StepRecord&) const = default;
 };
 
 struct CheckResult {
@@ -31,6 +32,7 @@ struct CheckResult {
   std::string hint;
   std::string detail;    // the tail of a program's output, a socket table
   const char* status_name() const;
+  bool operator==(const CheckResult&) const = default;
 };
 
 struct SnapshotRecord {
@@ -38,6 +40,7 @@ struct SnapshotRecord {
   int line = 0;
   double at = 0;
   std::vector<SocketInfo> sockets;
+  bool operator==(const SnapshotRecord&) const = default;
 };
 
 struct ProcessRecord {
@@ -48,6 +51,7 @@ struct ProcessRecord {
   std::size_t stdout_bytes = 0, stderr_bytes = 0;
   bool truncated = false;
   std::vector<std::string> sanitizer_reports;  // "ERROR: AddressSanitizer: …", "… runtime error: …" lines of stderr
+  bool operator==(const ProcessRecord&) const = default;
 };
 
 struct ExperimentResult {
@@ -71,6 +75,7 @@ struct ExperimentResult {
   int points() const;
   int max_points() const;
   bool passed() const;  // every check passed and no error
+  bool operator==(const ExperimentResult&) const = default;
 };
 
 class Reporter {

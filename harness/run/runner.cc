@@ -110,9 +110,9 @@ struct ProcState {
 class ExperimentRun {
  public:
   ExperimentRun(EventLoop& loop, Launcher& launcher, const RunOptions& options, Reporter& reporter,
-                const Experiment& experiment, const bool& interrupted, int home_netns)
+                const Experiment& experiment, const bool& interrupted)
       : loop_(loop), launcher_(launcher), options_(options), reporter_(reporter), experiment_(experiment),
-        interrupted_(interrupted), home_netns_(home_netns), placeholders_([] { return free_port(); }) {}
+        interrupted_(interrupted), placeholders_([] { return free_port(); }) {}
 
   ~ExperimentRun() { cleanup(); }
 
@@ -285,12 +285,7 @@ class ExperimentRun {
   void isolate() {
     Isolation mode = options_.isolation == Isolation::kAuto ? experiment_.isolation : options_.isolation;
     if (experiment_.isolation == Isolation::kHost) mode = Isolation::kHost;
-    std::string why_not;
-    // Every experiment starts from the host's namespace (a previous one may have left us in its own).
-    if (!return_to_network_namespace(home_netns_, why_not)) {
-      if (mode == Isolation::kHost) throw Aborted{"cannot run on the host after an experiment in a namespace of its own: " + why_not};
-      why_not.clear();  // a new namespace of our own can still be made from where we are
-    }
+    std::string why_not;  // (this process is the experiment's own: it starts in socklab's namespace)
     if (mode != Isolation::kHost && enter_new_network_namespace(why_not)) {
       result_.isolation = Isolation::kNetns;
       for (const auto& [name, value] : experiment_.sysctls) {
@@ -982,7 +977,6 @@ class ExperimentRun {
   Reporter& reporter_;
   const Experiment& experiment_;
   const bool& interrupted_;
-  int home_netns_;  // the network namespace the runner was made in
   Placeholders placeholders_;
   std::set<std::string> seen_connections_;  // "local|peer" of every TCP socket this experiment's snapshots saw
   std::unique_ptr<SocketSource> source_;
@@ -1087,18 +1081,25 @@ std::uint16_t free_port() {
 }
 
 Runner::Runner(EventLoop& loop, Launcher& launcher, RunOptions options, Reporter& reporter)
-    : loop_(loop), launcher_(launcher), options_(std::move(options)), reporter_(reporter),
-      home_netns_(current_network_namespace()) {}
+    : loop_(loop), launcher_(launcher), options_(std::move(options)), reporter_(reporter), child_(loop) {}
 
-Runner::~Runner() {
-  std::string ignored;
-  return_to_network_namespace(home_netns_, ignored);  // leave the process where it was (as root)
-  if (home_netns_ >= 0) close(home_netns_);
+Runner::~Runner() = default;
+
+void Runner::interrupt() {
+  interrupted_ = true;
+  child_.stop();
 }
 
 ExperimentResult Runner::run(const Experiment& experiment) {
-  ExperimentRun run(loop_, launcher_, options_, reporter_, experiment, interrupted_, home_netns_);
-  return run.run();
+  RunOptions options = options_;
+  if (options_.socket_source) {  // made here, where a test's fake can count the experiments
+    auto made = std::make_shared<std::unique_ptr<SocketSource>>(options_.socket_source());
+    options.socket_source = [made] { return std::move(*made); };
+  }
+  return child_.run(experiment, reporter_, interrupted_, options_.time_scale, [&](Reporter& events) {
+    ExperimentRun run(loop_, launcher_, options, events, experiment, interrupted_);
+    return run.run();
+  });
 }
 
 }  // namespace socklab::harness

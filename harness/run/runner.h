@@ -9,6 +9,7 @@
 #include "model/experiment.h"
 #include "capture/sockets.h"
 #include "process/process.h"
+#include "run/child.h"
 #include "run/results.h"
 
 namespace socklab::harness {
@@ -23,7 +24,8 @@ struct RunOptions {
   bool show_timeline = false;                   // text report: print each experiment's timeline
   std::string pcap_dir;                         // write each experiment's packets to DIR/ID.pcap
   std::map<std::string, std::string> missing;   // program -> why it is not there ("not in the submission")
-  // Where socket snapshots come from (default: make_best_source()); tests give a fake.
+  // Where socket snapshots come from (default: make_best_source(), made in the experiment's namespace); tests give a
+  // fake. The runner calls it in its own process, once per experiment, before the experiment's process starts.
   std::function<std::unique_ptr<SocketSource>()> socket_source;
 };
 
@@ -31,9 +33,11 @@ class Runner {
  public:
   Runner(EventLoop& loop, Launcher& launcher, RunOptions options, Reporter& reporter);
   ~Runner();
+  // Runs the experiment in a child process of its own (run/child.h), reporting as it goes; the runner's process
+  // stays where it is (namespace, signals, threads).
   ExperimentResult run(const Experiment& experiment);
   // Ctrl-C: the current experiment stops at once and cleans up; further ones are not started.
-  void interrupt() { interrupted_ = true; }
+  void interrupt();
   bool interrupted() const { return interrupted_; }
 
  private:
@@ -42,7 +46,7 @@ class Runner {
   RunOptions options_;
   Reporter& reporter_;
   bool interrupted_ = false;
-  int home_netns_ = -1;  // each experiment starts from here, and the runner leaves the process here
+  ExperimentChild child_;  // the running experiment's process
 };
 
 // Placeholders: {port}, {port2}, {port:NAME} get free ports (allocated on first use, the same for the whole
