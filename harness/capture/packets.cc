@@ -1,5 +1,7 @@
 #include "capture/packets.h"
 
+#include "capture/names.h"
+
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -23,12 +25,6 @@ namespace socklab::harness {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string endpoint(int family, const void* address, std::uint16_t port) {
-  char text[INET6_ADDRSTRLEN] = "?";
-  inet_ntop(family, address, text, sizeof text);
-  return family == AF_INET6 ? "[" + std::string(text) + "]:" + std::to_string(port) : std::string(text) + ":" + std::to_string(port);
-}
 
 double realtime_minus_monotonic() {
   timespec real{}, mono{};
@@ -140,22 +136,25 @@ bool decode_frame(const unsigned char* frame, std::size_t length, Packet& out) {
   std::size_t left = length - 14;
   const unsigned char* tcp_start = nullptr;
   std::size_t tcp_length = 0;
+  int family = AF_INET;
+  const unsigned char *src = nullptr, *dst = nullptr;
   if (ethertype == ETH_P_IP) {
     if (left < 20 || (ip[0] >> 4) != 4 || ip[9] != IPPROTO_TCP) return false;
     std::size_t header = (ip[0] & 0x0f) * 4u, total = static_cast<std::size_t>(ip[2] << 8 | ip[3]);
     if (header < 20 || total > left || total < header) return false;
     tcp_start = ip + header;
     tcp_length = total - header;
-    out.src = endpoint(AF_INET, ip + 12, 0);
-    out.dst = endpoint(AF_INET, ip + 16, 0);
+    src = ip + 12;
+    dst = ip + 16;
   } else if (ethertype == ETH_P_IPV6) {
     if (left < 40 || ip[6] != IPPROTO_TCP) return false;  // (no extension headers on loopback TCP)
     std::size_t payload = static_cast<std::size_t>(ip[4] << 8 | ip[5]);
     if (40 + payload > left) return false;
     tcp_start = ip + 40;
     tcp_length = payload;
-    out.src = endpoint(AF_INET6, ip + 8, 0);
-    out.dst = endpoint(AF_INET6, ip + 24, 0);
+    family = AF_INET6;
+    src = ip + 8;
+    dst = ip + 24;
   } else {
     return false;
   }
@@ -164,8 +163,8 @@ bool decode_frame(const unsigned char* frame, std::size_t length, Packet& out) {
   if (offset < 20 || offset > tcp_length) return false;
   out.sport = static_cast<std::uint16_t>(tcp_start[0] << 8 | tcp_start[1]);
   out.dport = static_cast<std::uint16_t>(tcp_start[2] << 8 | tcp_start[3]);
-  out.src = out.src.substr(0, out.src.rfind(':') + 1) + std::to_string(out.sport);
-  out.dst = out.dst.substr(0, out.dst.rfind(':') + 1) + std::to_string(out.dport);
+  out.src = endpoint_text(family, address_text(family, src), out.sport);
+  out.dst = endpoint_text(family, address_text(family, dst), out.dport);
   out.seq = ntohl(*reinterpret_cast<const std::uint32_t*>(tcp_start + 4));
   out.ack_number = ntohl(*reinterpret_cast<const std::uint32_t*>(tcp_start + 8));
   unsigned char flags = tcp_start[13];

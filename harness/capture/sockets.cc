@@ -1,5 +1,7 @@
 #include "capture/sockets.h"
 
+#include "capture/names.h"
+
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <linux/inet_diag.h>
@@ -24,31 +26,6 @@ namespace {
 
 std::system_error errno_error(const std::string& what) {
   return std::system_error(errno, std::generic_category(), what);
-}
-
-std::string address_text(int family, const void* raw) {
-  if (family == AF_INET) {  // by hand: inet_ntop's sprintf was a tenth of a snapshot of 1000 sockets
-    const auto* byte = static_cast<const unsigned char*>(raw);
-    if ((byte[0] | byte[1] | byte[2] | byte[3]) == 0) return "*";
-    char text[16];
-    char* end = text;
-    for (int i = 0; i < 4; ++i) {
-      if (i > 0) *end++ = '.';
-      end = std::to_chars(end, text + sizeof text, byte[i]).ptr;
-    }
-    return std::string(text, end);
-  }
-  char text[INET6_ADDRSTRLEN] = "?";
-  inet_ntop(family, raw, text, sizeof text);
-  std::string s = text;
-  if (s == "0.0.0.0" || s == "::") return "*";
-  return s;
-}
-
-std::string endpoint(int family, const std::string& address, std::uint16_t port) {
-  std::string p = port == 0 ? "*" : std::to_string(port);
-  if (family == AF_INET6 && address != "*") return "[" + address + "]:" + p;
-  return address + ":" + p;
 }
 
 // --- NETLINK_SOCK_DIAG -------------------------------------------------------------------------------------
@@ -268,26 +245,12 @@ std::string comm_of(int pid) {
 
 }  // namespace
 
-std::string SocketInfo::local() const { return endpoint(family, local_address, local_port); }
-std::string SocketInfo::peer() const { return endpoint(family, peer_address, peer_port); }
+std::string SocketInfo::local() const { return endpoint_text(family, local_address, local_port); }
+std::string SocketInfo::peer() const { return endpoint_text(family, peer_address, peer_port); }
 
 std::string tcp_state_name(int state, Protocol protocol) {
   if (protocol == Protocol::kUdp) return state == TCP_ESTABLISHED ? "ESTAB" : "UNCONN";
-  switch (state) {
-    case TCP_ESTABLISHED: return "ESTAB";
-    case TCP_SYN_SENT: return "SYN-SENT";
-    case TCP_SYN_RECV: return "SYN-RECV";
-    case TCP_FIN_WAIT1: return "FIN-WAIT-1";
-    case TCP_FIN_WAIT2: return "FIN-WAIT-2";
-    case TCP_TIME_WAIT: return "TIME-WAIT";
-    case TCP_CLOSE: return "UNCONN";
-    case TCP_CLOSE_WAIT: return "CLOSE-WAIT";
-    case TCP_LAST_ACK: return "LAST-ACK";
-    case TCP_LISTEN: return "LISTEN";
-    case TCP_CLOSING: return "CLOSING";
-    case 12: return "SYN-RECV";  // TCP_NEW_SYN_RECV: a request socket, shown by ss as SYN-RECV
-    default: return "UNKNOWN-" + std::to_string(state);
-  }
+  return state == TCP_CLOSE ? "UNCONN" : tcp_state_name(state);  // ss shows a closed TCP socket as UNCONN
 }
 
 std::unique_ptr<SocketSource> make_netlink_source(bool tcp_in_one_dump) {

@@ -1,5 +1,7 @@
 #include "capture/timeline.h"
 
+#include "capture/names.h"
+
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -56,17 +58,8 @@ bool write_file(const std::string& path, const std::string& text) {
 }
 
 std::string trace_state(const std::string& kernel) {  // TCP_FIN_WAIT1 -> FIN-WAIT-1
-  static const std::map<std::string, std::string> names{
-      {"TCP_ESTABLISHED", "ESTAB"},   {"TCP_SYN_SENT", "SYN-SENT"},     {"TCP_SYN_RECV", "SYN-RECV"},
-      {"TCP_FIN_WAIT1", "FIN-WAIT-1"}, {"TCP_FIN_WAIT2", "FIN-WAIT-2"}, {"TCP_TIME_WAIT", "TIME-WAIT"},
-      {"TCP_CLOSE", "CLOSED"},        {"TCP_CLOSE_WAIT", "CLOSE-WAIT"}, {"TCP_LAST_ACK", "LAST-ACK"},
-      {"TCP_LISTEN", "LISTEN"},       {"TCP_CLOSING", "CLOSING"},       {"TCP_NEW_SYN_RECV", "SYN-RECV"}};
-  auto it = names.find(kernel);
-  return it == names.end() ? kernel : it->second;
-}
-
-std::string endpoint(const std::string& address, unsigned port) {
-  return (address == "0.0.0.0" || address.empty() ? "*" : address) + ":" + (port ? std::to_string(port) : "*");
+  auto number = tcp_state_from_kernel_name(kernel);
+  return number ? tcp_state_name(*number) : kernel;
 }
 
 // Lanes keyed by local|peer, with the roles derived from the experiment's (server) ports.
@@ -165,7 +158,8 @@ class PollingRecorder : public TimelineRecorder {
 // One state change as the tracepoint reported it.
 struct Transition {
   double mono = 0;           // when, in seconds of CLOCK_MONOTONIC (the harness's steady_clock)
-  std::string saddr, daddr;  // "127.0.0.1", "[::1]"
+  int family = AF_INET;
+  std::string saddr, daddr;  // "127.0.0.1", "::1", "*"
   unsigned sport = 0, dport = 0;
   std::string from, to;  // ss names
 };
@@ -202,8 +196,9 @@ class TracefsSource : public TransitionSource {
       x.mono = std::stod(m[1]);
       x.sport = std::stoul(m[3]);
       x.dport = std::stoul(m[4]);
-      x.saddr = v6 ? "[" + m[7].str() + "]" : m[5].str();
-      x.daddr = v6 ? "[" + m[8].str() + "]" : m[6].str();
+      x.family = v6 ? AF_INET6 : AF_INET;
+      x.saddr = v6 ? m[7].str() : m[5].str();
+      x.daddr = v6 ? m[8].str() : m[6].str();
       x.from = trace_state(m[9]);
       x.to = trace_state(m[10]);
       each(x);
@@ -246,22 +241,6 @@ class TracefsSource : public TransitionSource {
 // verifier log) on stderr; the timeline's note says why the BPF source was not used, once.
 int quiet_libbpf(enum libbpf_print_level, const char*, va_list) { return 0; }
 
-std::string state_name(int kernel) {  // the kernel's TCP_* numbers, as the tracepoint's format lists them
-  static const char* const names[] = {"?", "ESTAB", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT",
-                                      "CLOSED", "CLOSE-WAIT", "LAST-ACK", "LISTEN", "CLOSING", "SYN-RECV"};
-  return kernel > 0 && kernel <= 12 ? names[kernel] : std::to_string(kernel);
-}
-
-std::string address(const timeline_event& e, const __u8* raw) {
-  char text[INET6_ADDRSTRLEN] = "?";
-  if (e.family == AF_INET6) {
-    inet_ntop(AF_INET6, raw, text, sizeof text);
-    return "[" + std::string(text) + "]";
-  }
-  inet_ntop(AF_INET, raw, text, sizeof text);
-  return text;
-}
-
 // The tracepoint's calls as a BPF program (timeline.bpf.c) records them: only the experiment's ports, binary, in
 // batches per CPU that go into a ring buffer, which a reader thread empties whenever it is a quarter full, so a busy
 // experiment loses nothing (and the reader wakes once per thousands of changes, not per change). The program, its
@@ -295,12 +274,13 @@ class BpfSource : public TransitionSource {
     for (const timeline_event& e : events_) {
       Transition x;
       x.mono = static_cast<double>(e.at_ns) / 1e9;
-      x.saddr = address(e, e.saddr);
-      x.daddr = address(e, e.daddr);
+      x.family = e.family == AF_INET6 ? AF_INET6 : AF_INET;
+      x.saddr = address_text(x.family, e.saddr);
+      x.daddr = address_text(x.family, e.daddr);
       x.sport = e.sport;
       x.dport = e.dport;
-      x.from = state_name(e.oldstate);
-      x.to = state_name(e.newstate);
+      x.from = tcp_state_name(e.oldstate);
+      x.to = tcp_state_name(e.newstate);
       each(x);
     }
     events_.clear();
@@ -505,7 +485,7 @@ class TracepointRecorder : public TimelineRecorder {
 
  private:
   void add(const Transition& x, double t) {
-    std::string local = endpoint(x.saddr, x.sport), peer = endpoint(x.daddr, x.dport);
+    std::string local = endpoint_text(x.family, x.saddr, x.sport), peer = endpoint_text(x.family, x.daddr, x.dport);
     if (x.to == "SYN-SENT" && x.sport == 0) {  // a connect(), reported before its port is chosen: claimed below
       connects_[peer].insert(t);
       return;
