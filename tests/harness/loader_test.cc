@@ -40,6 +40,17 @@ std::string only_error(const std::string& xml) {
   return l.errors[0].substr(l.path.size() + 1);
 }
 
+// Step i of the experiment as the kind S; a test error if it is another kind.
+template <class S>
+const S& step(const Experiment& e, std::size_t i) {
+  const S* s = i < e.steps.size() ? step_as<S>(e.steps[i]) : nullptr;
+  if (!s) {
+    throw std::runtime_error("expected step " + std::to_string(i) + " to be a <" + S::kElement + ">, but it was " +
+                             (i < e.steps.size() ? std::string("a <") + step_element(e.steps[i]) + ">" : "missing"));
+  }
+  return *s;
+}
+
 const std::string kHead = "<experiment id=\"t\" title=\"T\">\n";
 const std::string kServer = "  <start id=\"server\" program=\"echo_server\" args=\"{port}\" ready-listen=\"{port}\"/>\n";
 
@@ -57,17 +68,17 @@ TEST(Loader, LoadsAValidFileWithEscapesAndDefaults) {
   ASSERT_TRUE(l.experiment.has_value()) << (l.errors.empty() ? "" : l.errors[0]);
   const Experiment& e = *l.experiment;
   ASSERT_EQ(e.steps.size(), 6u);
-  EXPECT_EQ(e.steps[3].stream, "stdout");
-  EXPECT_EQ(e.steps[5].stream, "stderr");
-  EXPECT_EQ(e.steps[5].match, Step::Match::kContains);
-  EXPECT_EQ(e.steps[2].text, "\x1b[AA\\");
-  EXPECT_EQ(e.steps[2].repeat, 2u);
-  EXPECT_EQ(e.steps[2].line, 4);
-  EXPECT_EQ(e.steps[3].points, 5);
-  EXPECT_EQ(e.steps[3].timeout, Millis(1500));
-  EXPECT_EQ(e.steps[3].match, Step::Match::kRegex);
-  EXPECT_EQ(e.steps[4].states, std::vector<std::string>{"TIME-WAIT"});
-  EXPECT_EQ(e.steps[4].timeout, Millis(2000)) << "a check's default deadline";
+  EXPECT_EQ(step<ExpectOutputStep>(e, 3).stream, Stream::kStdout);
+  EXPECT_EQ(step<ExpectOutputStep>(e, 5).stream, Stream::kStderr);
+  EXPECT_EQ(step<ExpectOutputStep>(e, 5).expected.match, Match::kContains);
+  EXPECT_EQ(step<SendStep>(e, 2).text, "\x1b[AA\\");
+  EXPECT_EQ(step<SendStep>(e, 2).repeat, 2u);
+  EXPECT_EQ(step<SendStep>(e, 2).line, 4);
+  EXPECT_EQ(step<ExpectOutputStep>(e, 3).check.points, 5);
+  EXPECT_EQ(step<ExpectOutputStep>(e, 3).check.timeout, Millis(1500));
+  EXPECT_EQ(step<ExpectOutputStep>(e, 3).expected.match, Match::kRegex);
+  EXPECT_EQ(step<ExpectSocketStep>(e, 4).states, std::vector<std::string>{"TIME-WAIT"});
+  EXPECT_EQ(step<ExpectSocketStep>(e, 4).check.timeout, Millis(2000)) << "a check's default deadline";
   EXPECT_EQ(e.max_points(), 5);
 }
 
@@ -182,3 +193,4 @@ TEST(Loader, ABadPortValueIsALoadError) {
                      "  <tcp-connect id=\"c\" port=\"8888\" from-port=\"{port:mine}\"/>\n</experiment>\n");
   EXPECT_TRUE(fine.errors.empty()) << fine.errors.front();
 }
+
