@@ -137,7 +137,7 @@ int command_validate(const std::vector<std::string>& paths) {
   if (!experiments) return 2;
   for (const Experiment& e : *experiments) {
     int checks = 0;
-    for (const Step& s : e.steps) checks += is_check(s.kind);
+    for (const Step& s : e.steps) checks += is_check(s);
     std::cout << e.file << ": ok (" << e.steps.size() << " steps, " << checks << " checks, " << e.max_points()
               << " points)\n";
   }

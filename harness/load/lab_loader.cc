@@ -148,6 +148,15 @@ std::vector<Experiment> load_lab_experiments(const Lab& lab, bool graded_only, s
       errors.push_back({file, 1, "lab=\"" + e->lab + "\", but it lies in lab " + lab.id + "'s folder (" + lab.file + ")"});
     }
     e->lab = lab.id;
+    for (const Step& step : e->steps) {  // every program it starts must be one the manifest says where to find
+      const StartStep* start = step_as<StartStep>(step);
+      if (!start) continue;
+      bool listed = std::any_of(lab.programs.begin(), lab.programs.end(), [&](const LabProgram& p) { return p.name == start->program; });
+      if (!listed) {
+        errors.push_back({file, start->line, "program \"" + start->program + "\" is not one of lab " + lab.id +
+                                                 "'s programs (add <program name=\"" + start->program + "\" from=\"...\"/> to " + lab.file + ")"});
+      }
+    }
     if (e->graded) points += e->max_points();
     if (e->graded || !graded_only) experiments.push_back(std::move(*e));
   }

@@ -1,6 +1,10 @@
 // Strict loading of experiment files: pugixml parses, this file validates. pugixml quietly treats a missing
 // attribute as "", so every attribute is checked here for presence and form, and every problem is reported
 // as FILE:LINE: message before anything runs.
+//
+// One parse function per element (`parse(node, Tag<SendStep>)`, ...), each beginning with the attributes that
+// element takes. The table of elements is made from the model's Action and Check variants, so a step kind without
+// its parse function does not compile.
 #include <signal.h>
 #include <string.h>  // sigabbrev_np
 
@@ -14,275 +18,52 @@
 #include <sstream>
 
 #include "load/loader.h"
+#include "model/placeholders.h"
 
 namespace socklab::harness {
 namespace {
 
-struct ElementSpec {
-  StepKind kind;
-  std::set<std::string> required;
-  std::set<std::string> optional;
-};
+using Names = std::set<std::string>;
 
-const std::set<std::string> kCheckAttributes{"name", "points", "hint", "fatal", "timeout"};
+const Names kCheckAttributes{"name", "points", "hint", "fatal", "timeout"};
 
-const std::map<std::string, ElementSpec>& element_specs() {
-  static const std::map<std::string, ElementSpec> specs{
-      {"start", {StepKind::kStart, {"id", "program"}, {"args", "stdout", "ready-listen", "ready-bound", "ready-output", "timeout", "dir"}}},
-      {"send", {StepKind::kSend, {"to", "text"}, {"repeat", "newline"}}},
-      {"close-stdin", {StepKind::kCloseStdin, {"process"}, {}}},
-      {"signal", {StepKind::kSignal, {"process", "signal"}, {}}},
-      {"wait", {StepKind::kWait, {"for"}, {"title"}}},
-      {"snapshot", {StepKind::kSnapshot, {"title"}, {}}},
-      {"tcp-connect", {StepKind::kTcpConnect, {"id", "port"}, {"from-port", "reuseaddr", "count"}}},
-      {"tcp-send", {StepKind::kTcpSend, {"conn", "text"}, {"repeat", "newline"}}},
-      {"tcp-close", {StepKind::kTcpClose, {"conn"}, {"reset"}}},
-      {"udp-send", {StepKind::kUdpSend, {"socket", "port", "text"}, {"repeat", "newline"}}},
-      {"expect-output", {StepKind::kExpectOutput, {"process"}, {"stream", "line", "regex", "contains", "repeat"}}},
-      {"expect-no-output", {StepKind::kExpectNoOutput, {"process", "for"}, {"stream", "line", "regex", "contains"}}},
-      {"expect-exit", {StepKind::kExpectExit, {"process"}, {"code", "signal"}}},
-      {"expect-running", {StepKind::kExpectRunning, {"process"}, {}}},
-      {"expect-socket",
-       {StepKind::kExpectSocket, {}, {"proto", "state", "local-port", "peer-port", "owner", "recv-q", "send-q", "count",
-                                      "min", "max", "absent", "distinct-owners"}}},
-      {"expect-fd-count", {StepKind::kExpectFdCount, {"process", "change"}, {}}},
-      {"expect-no-zombies", {StepKind::kExpectNoZombies, {"process"}, {}}},
-      {"expect-tcp-line", {StepKind::kExpectTcpLine, {"conn"}, {"line", "regex", "contains", "repeat"}}},
-      {"expect-tcp-eof", {StepKind::kExpectTcpEof, {"conn"}, {}}},
-      {"expect-datagram", {StepKind::kExpectDatagram, {"socket"}, {"text", "regex", "contains"}}},
-  };
-  return specs;
-}
+const Names kStates{"ESTAB", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT",
+                    "CLOSE-WAIT", "LAST-ACK", "CLOSING", "LISTEN", "UNCONN"};
 
-const std::set<std::string> kStates{"ESTAB", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT",
-                                    "CLOSE-WAIT", "LAST-ACK", "CLOSING", "LISTEN", "UNCONN"};
+template <class S>
+struct Tag {};
 
-// Byte offset -> line number, for pugixml's offset_debug().
-class LineIndex {
- public:
-  explicit LineIndex(const std::string& text) {
-    for (std::size_t i = 0; i < text.size(); ++i) {
-      if (text[i] == '\n') newlines_.push_back(i);
-    }
-  }
-  int line_of(std::ptrdiff_t offset) const {
-    if (offset < 0) return 0;
-    return static_cast<int>(std::lower_bound(newlines_.begin(), newlines_.end(), static_cast<std::size_t>(offset)) -
-                            newlines_.begin()) + 1;
-  }
-
- private:
-  std::vector<std::size_t> newlines_;
-};
+std::string trimmed(const std::string& s) { return XmlFile::trimmed(s); }
 
 class Loader {
  public:
-  Loader(std::string path, std::vector<LoadError>& errors) : path_(std::move(path)), errors_(errors) {}
+  Loader(std::string path, std::vector<LoadError>& errors) : path_(path), xml_(std::move(path), errors) {}
 
   std::optional<Experiment> load() {
-    std::ifstream file(path_, std::ios::binary);
-    if (!file) {
-      error(0, "cannot read the file");
-      return std::nullopt;
-    }
-    std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-    LineIndex index(text);
-    lines_ = &index;
-    pugi::xml_document doc;
-    pugi::xml_parse_result parsed = doc.load_buffer(text.data(), text.size(), pugi::parse_default | pugi::parse_comments);
-    if (!parsed) {
-      error(index.line_of(parsed.offset), std::string("not well-formed XML: ") + parsed.description());
-      return std::nullopt;
-    }
-    std::size_t errors_before = errors_.size();
-    Experiment experiment;
-    experiment.file = path_;
-    pugi::xml_node root = doc.document_element();
+    if (!xml_.parse()) return std::nullopt;
+    pugi::xml_node root = xml_.root();
     if (std::string(root.name()) != "experiment") {
       error(line(root), "the root element must be <experiment>, not <" + std::string(root.name()) + ">");
       return std::nullopt;
     }
+    std::size_t errors_before = xml_.error_count();
+    Experiment experiment;
+    experiment.file = path_;
     read_root(root, experiment);
-    for (pugi::xml_node child : root.children()) {
-      if (child.type() == pugi::node_comment) continue;
-      if (child.type() != pugi::node_element) {
-        if (!trimmed(child.value()).empty()) error(line(child), "unexpected text inside <experiment>");
-        continue;
-      }
-      std::string name = child.name();
-      if (name == "about") {
-        check_attributes(child, {}, {});
-        // One paragraph per blank-line-separated block; each line's XML indentation removed.
-        std::istringstream lines(trimmed(child.text().get()));
-        std::string about;
-        for (std::string l; std::getline(lines, l);) about += (about.empty() ? "" : "\n") + trimmed(l);
-        experiment.about = about;
-      } else if (name == "sysctl") {
-        check_attributes(child, {"name", "value"}, {});
-        std::string key = child.attribute("name").value();
-        if (!std::regex_match(key, std::regex("net\\.[a-z0-9_.]+"))) {
-          error(line(child), "sysctl name \"" + key + "\": only net.* sysctls can be set in an experiment");
-        }
-        experiment.sysctls.emplace_back(key, child.attribute("value").value());
-      } else if (element_specs().count(name)) {
-        read_step(child, element_specs().at(name), experiment);
-      } else {
-        error(line(child), "unknown element <" + name + ">");
-      }
-    }
+    for (pugi::xml_node child : root.children()) read_child(child, experiment);
     if (experiment.steps.empty()) error(line(root), "the experiment has no steps");
-    if (errors_.size() != errors_before) return std::nullopt;
+    if (xml_.error_count() != errors_before) return std::nullopt;
     return experiment;
   }
 
  private:
-  int line(const pugi::xml_node& node) const { return lines_->line_of(node.offset_debug()); }
-
-  void error(int at, const std::string& message) { errors_.push_back({path_, at, message}); }
-
-  static std::string trimmed(std::string s) {
-    auto not_space = [](unsigned char c) { return !std::isspace(c); };
-    s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
-    s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
-    return s;
-  }
-
-  // Unknown attributes and missing required ones. Returns false if anything was wrong.
-  bool check_attributes(const pugi::xml_node& node, const std::set<std::string>& required,
-                        const std::set<std::string>& optional) {
-    bool ok = true;
-    for (pugi::xml_attribute a : node.attributes()) {
-      if (!required.count(a.name()) && !optional.count(a.name())) {
-        error(line(node), "unknown attribute \"" + std::string(a.name()) + "\" on <" + node.name() + ">");
-        ok = false;
-      }
-    }
-    for (const std::string& r : required) {
-      if (!node.attribute(r.c_str())) {
-        error(line(node), "<" + std::string(node.name()) + "> needs the attribute \"" + r + "\"");
-        ok = false;
-      }
-    }
-    return ok;
-  }
-
-  std::optional<Millis> duration(const pugi::xml_node& node, const char* attribute) {
-    std::string text = node.attribute(attribute).value();
-    auto d = parse_duration(text);
-    if (!d) error(line(node), "bad duration " + std::string(attribute) + "=\"" + text + "\" (e.g. 500ms, 2s, 1.5s, 1min)");
-    return d;
-  }
-
-  std::optional<long> integer(const pugi::xml_node& node, const char* attribute, long min, long max) {
-    std::string text = node.attribute(attribute).value();
-    try {
-      std::size_t used = 0;
-      long value = std::stol(text, &used);
-      if (used == text.size() && value >= min && value <= max) return value;
-    } catch (const std::exception&) {
-    }
-    error(line(node), "bad " + std::string(attribute) + "=\"" + text + "\" (a whole number from " + std::to_string(min) +
-                          " to " + std::to_string(max) + ")");
-    return std::nullopt;
-  }
-
-  bool boolean(const pugi::xml_node& node, const char* attribute, bool fallback) {
-    if (!node.attribute(attribute)) return fallback;
-    std::string text = node.attribute(attribute).value();
-    if (text == "true") return true;
-    if (text == "false") return false;
-    error(line(node), "bad " + std::string(attribute) + "=\"" + text + "\" (true or false)");
-    return fallback;
-  }
-
-  // Decodes \n \r \t \\ \e (ESC) \xHH and checks the placeholders.
-  // A port: a number 1-65535, or one {port} placeholder ({port}, {port2}, {port:NAME}) filled in when it runs.
-  std::string port_attribute(const pugi::xml_node& node, const char* attribute) {
-    std::string text = node.attribute(attribute).value();
-    if (text.empty()) return text;
-    static const std::regex placeholder("\\{port[0-9]*\\}|\\{port:[A-Za-z0-9_-]+\\}");
-    static const std::regex number("[0-9]{1,5}");
-    bool ok = std::regex_match(text, placeholder) ||
-              (std::regex_match(text, number) && std::stoi(text) >= 1 && std::stoi(text) <= 65535);
-    if (!ok) {
-      error(line(node), std::string("bad port \"") + text + "\" in " + attribute +
-                            "= (a number 1-65535, or a placeholder such as {port}, {port2}, {port:NAME})");
-    }
-    return text;
-  }
-
-  std::string text_attribute(const pugi::xml_node& node, const char* attribute) {
-    std::string raw = node.attribute(attribute).value();
-    std::string out;
-    for (std::size_t i = 0; i < raw.size(); ++i) {
-      if (raw[i] != '\\') {
-        out += raw[i];
-        continue;
-      }
-      if (i + 1 == raw.size()) {
-        error(line(node), std::string(attribute) + ": a lone backslash at the end (write \\\\ for a backslash)");
-        break;
-      }
-      char c = raw[++i];
-      switch (c) {
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'e': out += '\x1b'; break;
-        case '0': out += '\0'; break;
-        case '\\': out += '\\'; break;
-        case '{': out += "\\{"; break;  // a literal brace, kept escaped for the placeholder filler
-        case 'x': {
-          if (i + 2 < raw.size() + 0 && std::isxdigit(static_cast<unsigned char>(raw[i + 1])) &&
-              std::isxdigit(static_cast<unsigned char>(raw[i + 2]))) {
-            out += static_cast<char>(std::stoi(raw.substr(i + 1, 2), nullptr, 16));
-            i += 2;
-          } else {
-            error(line(node), std::string(attribute) + ": \\x needs two hex digits");
-          }
-          break;
-        }
-        default:
-          error(line(node), std::string(attribute) + ": unknown escape \\" + std::string(1, c) +
-                                " (known: \\n \\r \\t \\e \\0 \\\\ \\{ \\xHH)");
-      }
-    }
-    check_placeholders(node, out);
-    return out;
-  }
-
-  void check_placeholders(const pugi::xml_node& node, const std::string& text) {
-    static const std::regex placeholder("\\{([^{}]*)\\}");
-    for (auto it = std::sregex_iterator(text.begin(), text.end(), placeholder); it != std::sregex_iterator(); ++it) {
-      std::size_t at = static_cast<std::size_t>(it->position());
-      if (at > 0 && text[at - 1] == '\\') continue;
-      std::string inside = (*it)[1];
-      if (std::regex_match(inside, std::regex("port[0-9]*|port:[A-Za-z0-9_-]+"))) continue;
-      if (inside.rfind("pid:", 0) == 0) {
-        std::string id = inside.substr(4);
-        if (!processes_.count(id)) error(line(node), "{" + inside + "}: no process \"" + id + "\" was started before");
-        continue;
-      }
-      error(line(node), "unknown placeholder {" + inside + "} (known: {port}, {port2}, {port:NAME}, {pid:ID})");
-    }
-  }
-
-  void reference(const pugi::xml_node& node, const char* attribute, const std::set<std::string>& known,
-                 const char* what) {
-    std::string id = node.attribute(attribute).value();
-    if (known.count(id)) return;
-    std::string list;
-    for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
-    error(line(node), "<" + std::string(node.name()) + "> " + attribute + "=\"" + id + "\": no " + what +
-                          " with that id " + (list.empty() ? "was defined before" : "(defined before: " + list + ")"));
-  }
-
+  // --- the experiment --------------------------------------------------------------------------------------
   void read_root(const pugi::xml_node& root, Experiment& e) {
     check_attributes(root, {"id", "title"}, {"lab", "graded", "isolation", "timeout"});
     e.id = root.attribute("id").value();
     e.title = root.attribute("title").value();
     e.lab = root.attribute("lab").value();
-    e.graded = boolean(root, "graded", true);
+    e.graded = graded_ = boolean(root, "graded", true);
     if (root.attribute("isolation")) {
       std::string text = root.attribute("isolation").value();
       if (auto i = parse_isolation(text)) {
@@ -296,280 +77,530 @@ class Loader {
     }
   }
 
-  void read_match(const pugi::xml_node& node, Step& step, const char* exact_attribute) {
+  void read_child(const pugi::xml_node& child, Experiment& e) {
+    if (child.type() == pugi::node_comment) return;
+    if (child.type() != pugi::node_element) {
+      if (!trimmed(child.value()).empty()) error(line(child), "unexpected text inside <experiment>");
+      return;
+    }
+    std::string name = child.name();
+    if (name == "about") {
+      check_attributes(child, {}, {});
+      // One paragraph per blank-line-separated block; each line's XML indentation removed.
+      std::istringstream lines(trimmed(child.text().get()));
+      std::string about;
+      for (std::string l; std::getline(lines, l);) about += (about.empty() ? "" : "\n") + trimmed(l);
+      e.about = about;
+    } else if (name == "sysctl") {
+      check_attributes(child, {"name", "value"}, {});
+      std::string key = child.attribute("name").value();
+      if (!std::regex_match(key, std::regex("net\\.[a-z0-9_.]+"))) {
+        error(line(child), "sysctl name \"" + key + "\": only net.* sysctls can be set in an experiment");
+      }
+      e.sysctls.emplace_back(key, child.attribute("value").value());
+    } else if (auto parser = parsers().find(name); parser != parsers().end()) {
+      if (std::optional<Step> step = (this->*parser->second)(child)) e.steps.push_back(std::move(*step));
+    } else {
+      error(line(child), "unknown element <" + name + ">");
+    }
+  }
+
+  // --- the table of step elements --------------------------------------------------------------------------
+  using ParseFn = std::optional<Step> (Loader::*)(const pugi::xml_node&);
+
+  template <class Group, class... S>
+  static void add_parsers(std::map<std::string, ParseFn>& table, std::variant<S...>*) {
+    ((table[S::kElement] = &Loader::parse_step<Group, S>), ...);
+  }
+
+  static const std::map<std::string, ParseFn>& parsers() {
+    static const std::map<std::string, ParseFn> table = [] {
+      std::map<std::string, ParseFn> t;
+      add_parsers<Action>(t, static_cast<Action*>(nullptr));
+      add_parsers<Check>(t, static_cast<Check*>(nullptr));
+      return t;
+    }();
+    return table;
+  }
+
+  template <class Group, class S>
+  std::optional<Step> parse_step(const pugi::xml_node& node) {
+    std::optional<S> step = parse(node, Tag<S>{});
+    if (!step) return std::nullopt;  // its attributes were wrong: reported
+    if constexpr (!std::is_same_v<S, StartStep>) no_child_elements(node);  // <start> reads its <env> children
+    return Step(Group(std::move(*step)));
+  }
+
+  // Every step: its line and its attributes. Returns false (reported) if an attribute is unknown or missing.
+  bool begin_action(const pugi::xml_node& node, StepBase& step, const Names& required, const Names& optional) {
+    step.line = line(node);
+    return check_attributes(node, required, optional);
+  }
+
+  // Every check also takes name, points, hint, fatal and timeout.
+  bool begin_check(const pugi::xml_node& node, CheckBase& step, const Names& required, Names optional) {
+    step.line = line(node);
+    optional.insert(kCheckAttributes.begin(), kCheckAttributes.end());
+    if (!check_attributes(node, required, optional)) return false;
+    CheckInfo& c = step.check;
+    c.name = node.attribute("name").value();
+    if (c.name.empty()) error(step.line, "<" + std::string(node.name()) + "> needs a name=\"...\" (the check's name)");
+    if (!checks_.insert(c.name).second) error(step.line, "duplicate check name \"" + c.name + "\"");
+    if (node.attribute("points")) c.points = static_cast<int>(integer(node, "points", 0, 100).value_or(0));
+    c.hint = node.attribute("hint").value();
+    c.fatal = boolean(node, "fatal", false);
+    if (node.attribute("timeout")) c.timeout = duration(node, "timeout").value_or(Millis(0));
+    if (c.points > 0 && !graded_) error(step.line, "an observation-only experiment (graded=\"false\") gives no points");
+    return true;
+  }
+
+  // --- actions ---------------------------------------------------------------------------------------------
+  std::optional<StartStep> parse(const pugi::xml_node& node, Tag<StartStep>) {
+    StartStep s;
+    if (!begin_action(node, s, {"id", "program"},
+                      {"args", "stdout", "ready-listen", "ready-bound", "ready-output", "timeout", "dir"})) {
+      return std::nullopt;
+    }
+    s.id = node.attribute("id").value();
+    if (!std::regex_match(s.id, std::regex("[A-Za-z][A-Za-z0-9_-]*"))) {
+      error(s.line, "bad id \"" + s.id + "\" (a letter, then letters, digits, _ or -)");
+    }
+    if (processes_.count(s.id)) error(s.line, "duplicate process id \"" + s.id + "\"");
+    s.program = node.attribute("program").value();
+    if (!std::regex_match(s.program, std::regex("[A-Za-z0-9_.-]+"))) {
+      error(s.line, "bad program \"" + s.program + "\" (a program name, found in the bin directory)");
+    }
+    std::istringstream words(text_attribute(node, "args"));
+    for (std::string w; words >> w;) s.args.push_back(w);
+    if (node.attribute("stdout")) {
+      std::string mode = node.attribute("stdout").value();
+      if (mode != "pty" && mode != "pipe") error(s.line, "bad stdout=\"" + mode + "\" (pty or pipe)");
+      s.stdout_pty = mode != "pipe";
+    }
+    s.working_dir = text_attribute(node, "dir");
+    s.ready_listen = port_attribute(node, "ready-listen");
+    s.ready_bound = port_attribute(node, "ready-bound");
+    s.ready_output = node.attribute("ready-output").value();
+    if (!s.ready_output.empty()) regex_attribute(node, "ready-output", "bad regex ready-output=\"");
+    if (node.attribute("timeout")) s.timeout = duration(node, "timeout").value_or(Millis(0));
+    s.env = environment(node);
+    processes_.insert(s.id);  // only now: its own texts cannot name its {pid:...}
+    return s;
+  }
+
+  // <env name="" value=""/> children of <start>.
+  std::vector<std::pair<std::string, Template>> environment(const pugi::xml_node& start) {
+    std::vector<std::pair<std::string, Template>> env;
+    for (pugi::xml_node child : start.children()) {
+      if (child.type() != pugi::node_element) continue;
+      if (std::string(child.name()) != "env") {
+        error(line(child), "unknown element <" + std::string(child.name()) + "> inside <start> (only <env>)");
+        continue;
+      }
+      if (check_attributes(child, {"name", "value"}, {})) {
+        env.emplace_back(child.attribute("name").value(), text_attribute(child, "value"));
+      }
+    }
+    return env;
+  }
+
+  std::optional<SendStep> parse(const pugi::xml_node& node, Tag<SendStep>) {
+    SendStep s;
+    if (!begin_action(node, s, {"to", "text"}, {"repeat", "newline"})) return std::nullopt;
+    s.to = process_ref(node, "to");
+    s.text = text_attribute(node, "text");
+    s.repeat = repeat(node);
+    s.newline = boolean(node, "newline", true);
+    return s;
+  }
+
+  std::optional<CloseStdinStep> parse(const pugi::xml_node& node, Tag<CloseStdinStep>) {
+    CloseStdinStep s;
+    if (!begin_action(node, s, {"process"}, {})) return std::nullopt;
+    s.process = process_ref(node, "process");
+    return s;
+  }
+
+  std::optional<SignalStep> parse(const pugi::xml_node& node, Tag<SignalStep>) {
+    SignalStep s;
+    if (!begin_action(node, s, {"process", "signal"}, {})) return std::nullopt;
+    s.process = process_ref(node, "process");
+    s.signal = signal_attribute(node, "signal");
+    return s;
+  }
+
+  std::optional<WaitStep> parse(const pugi::xml_node& node, Tag<WaitStep>) {
+    WaitStep s;
+    if (!begin_action(node, s, {"for"}, {"title"})) return std::nullopt;
+    s.duration = duration(node, "for").value_or(Millis(0));
+    s.title = node.attribute("title").value();
+    return s;
+  }
+
+  std::optional<SnapshotStep> parse(const pugi::xml_node& node, Tag<SnapshotStep>) {
+    SnapshotStep s;
+    if (!begin_action(node, s, {"title"}, {})) return std::nullopt;
+    s.title = node.attribute("title").value();
+    return s;
+  }
+
+  std::optional<TcpConnectStep> parse(const pugi::xml_node& node, Tag<TcpConnectStep>) {
+    TcpConnectStep s;
+    if (!begin_action(node, s, {"id", "port"}, {"from-port", "reuseaddr", "count"})) return std::nullopt;
+    s.conn = node.attribute("id").value();
+    if (!connections_.insert(s.conn).second) error(s.line, "duplicate connection id \"" + s.conn + "\"");
+    s.port = port_attribute(node, "port");
+    s.from_port = port_attribute(node, "from-port");
+    s.reuseaddr = boolean(node, "reuseaddr", false);
+    if (node.attribute("count")) s.count = static_cast<int>(integer(node, "count", 1, 1000).value_or(1));
+    return s;
+  }
+
+  std::optional<TcpSendStep> parse(const pugi::xml_node& node, Tag<TcpSendStep>) {
+    TcpSendStep s;
+    if (!begin_action(node, s, {"conn", "text"}, {"repeat", "newline"})) return std::nullopt;
+    s.conn = reference(node, "conn", connections_, "connection");
+    s.text = text_attribute(node, "text");
+    s.repeat = repeat(node);
+    s.newline = boolean(node, "newline", true);
+    return s;
+  }
+
+  std::optional<TcpCloseStep> parse(const pugi::xml_node& node, Tag<TcpCloseStep>) {
+    TcpCloseStep s;
+    if (!begin_action(node, s, {"conn"}, {"reset"})) return std::nullopt;
+    s.conn = reference(node, "conn", connections_, "connection");
+    s.reset = boolean(node, "reset", false);
+    return s;
+  }
+
+  std::optional<UdpSendStep> parse(const pugi::xml_node& node, Tag<UdpSendStep>) {
+    UdpSendStep s;
+    if (!begin_action(node, s, {"socket", "port", "text"}, {"repeat", "newline"})) return std::nullopt;
+    s.socket = node.attribute("socket").value();
+    udp_sockets_.insert(s.socket);  // the first udp-send of a socket creates it
+    s.port = port_attribute(node, "port");
+    s.text = text_attribute(node, "text");
+    s.repeat = repeat(node);
+    s.newline = boolean(node, "newline", false);
+    return s;
+  }
+
+  // --- checks ----------------------------------------------------------------------------------------------
+  std::optional<ExpectOutputStep> parse(const pugi::xml_node& node, Tag<ExpectOutputStep>) {
+    ExpectOutputStep s;
+    if (!begin_check(node, s, {"process"}, {"stream", "line", "regex", "contains", "repeat"})) return std::nullopt;
+    s.stream = stream(node);
+    s.processes = process_list(node, "process");
+    s.expected = text_match(node, "line");
+    return s;
+  }
+
+  std::optional<ExpectNoOutputStep> parse(const pugi::xml_node& node, Tag<ExpectNoOutputStep>) {
+    ExpectNoOutputStep s;
+    if (!begin_check(node, s, {"process", "for"}, {"stream", "line", "regex", "contains"})) return std::nullopt;
+    s.stream = stream(node);
+    s.process = process_ref(node, "process");
+    s.duration = duration(node, "for").value_or(Millis(0));
+    if (node.attribute("line") || node.attribute("regex") || node.attribute("contains")) s.only = text_match(node, "line");
+    return s;
+  }
+
+  std::optional<ExpectExitStep> parse(const pugi::xml_node& node, Tag<ExpectExitStep>) {
+    ExpectExitStep s;
+    if (!begin_check(node, s, {"process"}, {"code", "signal"})) return std::nullopt;
+    s.processes = process_list(node, "process");
+    bool code = node.attribute("code"), sig = node.attribute("signal");
+    if (code == sig) error(s.line, "<expect-exit> needs exactly one of code= or signal=");
+    if (code && std::string(node.attribute("code").value()) == "nonzero") {
+      s.want = ExpectExitStep::Want::kNonzeroCode;
+    } else if (code) {
+      s.want = ExpectExitStep::Want::kCode;
+      s.value = static_cast<int>(integer(node, "code", 0, 255).value_or(0));
+    } else if (sig) {
+      s.want = ExpectExitStep::Want::kSignal;
+      s.value = signal_attribute(node, "signal");
+    }
+    return s;
+  }
+
+  std::optional<ExpectRunningStep> parse(const pugi::xml_node& node, Tag<ExpectRunningStep>) {
+    ExpectRunningStep s;
+    if (!begin_check(node, s, {"process"}, {})) return std::nullopt;
+    s.process = process_ref(node, "process");
+    return s;
+  }
+
+  std::optional<ExpectSocketStep> parse(const pugi::xml_node& node, Tag<ExpectSocketStep>) {
+    ExpectSocketStep s;
+    if (!begin_check(node, s, {}, {"proto", "state", "local-port", "peer-port", "owner", "recv-q", "send-q", "count",
+                                   "min", "max", "absent", "distinct-owners"})) {
+      return std::nullopt;
+    }
+    std::string proto = node.attribute("proto") ? node.attribute("proto").value() : "tcp";
+    if (proto != "tcp" && proto != "udp") error(s.line, "bad proto=\"" + proto + "\" (tcp or udp)");
+    s.proto = proto == "udp" ? Proto::kUdp : Proto::kTcp;
+    s.states = states(node);
+    s.local_port = port_attribute(node, "local-port");
+    s.peer_port = port_attribute(node, "peer-port");
+    if (node.attribute("owner")) s.owner = process_ref(node, "owner");
+    if (node.attribute("recv-q")) s.recv_q = static_cast<std::uint32_t>(integer(node, "recv-q", 0, 1L << 30).value_or(0));
+    if (node.attribute("send-q")) s.send_q = static_cast<std::uint32_t>(integer(node, "send-q", 0, 1L << 30).value_or(0));
+    socket_count(node, s);
+    s.distinct_owners = boolean(node, "distinct-owners", false);
+    return s;
+  }
+
+  // state="SYN-SENT ESTAB" (or with commas): ss names.
+  std::vector<std::string> states(const pugi::xml_node& node) {
+    std::string text = node.attribute("state").value();
+    std::replace(text.begin(), text.end(), ',', ' ');
+    std::istringstream words(text);
+    std::vector<std::string> result;
+    for (std::string s; words >> s;) {
+      if (s == "ESTABLISHED") s = "ESTAB";
+      if (!kStates.count(s)) error(line(node), "unknown state \"" + s + "\" (ss names: ESTAB, LISTEN, TIME-WAIT, …)");
+      result.push_back(s);
+    }
+    return result;
+  }
+
+  // count= | min= [max=] | absent="true"; none of them: at least one.
+  void socket_count(const pugi::xml_node& node, ExpectSocketStep& s) {
+    auto number = [&](const char* attribute) { return static_cast<int>(integer(node, attribute, 0, 100000).value_or(0)); };
+    int forms = 0;
+    if (node.attribute("count")) ++forms, s.count = number("count");
+    if (node.attribute("min")) ++forms, s.min_count = number("min");
+    if (node.attribute("max")) s.max_count = number("max");
+    if (boolean(node, "absent", false)) ++forms, s.count = 0;
+    if (forms > 1) error(s.line, "<expect-socket>: give one of count=, min= (with max=) or absent=\"true\"");
+    if (forms == 0 && !s.max_count) s.min_count = 1;
+  }
+
+  std::optional<ExpectFdCountStep> parse(const pugi::xml_node& node, Tag<ExpectFdCountStep>) {
+    ExpectFdCountStep s;
+    if (!begin_check(node, s, {"process", "change"}, {})) return std::nullopt;
+    s.process = process_ref(node, "process");
+    std::string text = node.attribute("change").value();
+    if (!text.empty() && text[0] == '+') text.erase(0, 1);
+    try {
+      std::size_t used = 0;
+      s.change = std::stoi(text, &used);
+      if (used != text.size()) throw std::invalid_argument(text);
+    } catch (const std::exception&) {
+      error(s.line, "bad change=\"" + std::string(node.attribute("change").value()) + "\" (e.g. 0, +1, -2)");
+    }
+    return s;
+  }
+
+  std::optional<ExpectNoZombiesStep> parse(const pugi::xml_node& node, Tag<ExpectNoZombiesStep>) {
+    ExpectNoZombiesStep s;
+    if (!begin_check(node, s, {"process"}, {})) return std::nullopt;
+    s.process = process_ref(node, "process");
+    return s;
+  }
+
+  std::optional<ExpectTcpLineStep> parse(const pugi::xml_node& node, Tag<ExpectTcpLineStep>) {
+    ExpectTcpLineStep s;
+    if (!begin_check(node, s, {"conn"}, {"line", "regex", "contains", "repeat"})) return std::nullopt;
+    s.conn = reference(node, "conn", connections_, "connection");
+    s.expected = text_match(node, "line");
+    return s;
+  }
+
+  std::optional<ExpectTcpEofStep> parse(const pugi::xml_node& node, Tag<ExpectTcpEofStep>) {
+    ExpectTcpEofStep s;
+    if (!begin_check(node, s, {"conn"}, {})) return std::nullopt;
+    s.conn = reference(node, "conn", connections_, "connection");
+    return s;
+  }
+
+  std::optional<ExpectDatagramStep> parse(const pugi::xml_node& node, Tag<ExpectDatagramStep>) {
+    ExpectDatagramStep s;
+    if (!begin_check(node, s, {"socket"}, {"text", "regex", "contains"})) return std::nullopt;
+    s.socket = reference(node, "socket", udp_sockets_, "UDP socket (udp-send creates one)");
+    s.expected = text_match(node, "text");
+    return s;
+  }
+
+  // --- attribute values ------------------------------------------------------------------------------------
+  // The strict reading every XML file of socklab's gets (load/xml.h).
+  int line(const pugi::xml_node& node) const { return xml_.line(node); }
+  void error(int at, const std::string& message) { xml_.error(at, message); }
+  bool check_attributes(const pugi::xml_node& node, const Names& required, const Names& optional) {
+    return xml_.check_attributes(node, required, optional);
+  }
+  std::optional<Millis> duration(const pugi::xml_node& node, const char* attribute) { return xml_.duration(node, attribute); }
+  std::optional<long> integer(const pugi::xml_node& node, const char* attribute, long min, long max) {
+    return xml_.integer(node, attribute, min, max);
+  }
+  bool boolean(const pugi::xml_node& node, const char* attribute, bool fallback) { return xml_.boolean(node, attribute, fallback); }
+
+  void no_child_elements(const pugi::xml_node& node) {
+    for (pugi::xml_node child : node.children()) {
+      if (child.type() == pugi::node_element) {
+        error(line(child), "unexpected <" + std::string(child.name()) + "> inside <" + node.name() + ">");
+      }
+    }
+  }
+
+  std::size_t repeat(const pugi::xml_node& node) {
+    if (!node.attribute("repeat")) return 1;
+    return static_cast<std::size_t>(integer(node, "repeat", 1, 64 << 20).value_or(1));
+  }
+
+  Stream stream(const pugi::xml_node& node) {
+    if (!node.attribute("stream")) return Stream::kStdout;
+    std::string text = node.attribute("stream").value();
+    if (text != "stdout" && text != "stderr") error(line(node), "bad stream=\"" + text + "\" (stdout or stderr)");
+    return text == "stderr" ? Stream::kStderr : Stream::kStdout;
+  }
+
+  int signal_attribute(const pugi::xml_node& node, const char* attribute) {
+    int signal = parse_signal(node.attribute(attribute).value());
+    if (signal == 0) error(line(node), "unknown signal \"" + std::string(node.attribute(attribute).value()) + "\"");
+    return signal;
+  }
+
+  void regex_attribute(const pugi::xml_node& node, const char* attribute, const std::string& message) {
+    std::string text = node.attribute(attribute).value();
+    try {
+      std::regex check(text);
+    } catch (const std::regex_error& ex) {
+      error(line(node), message + text + "\": " + ex.what());
+    }
+  }
+
+  // A port: a number 1-65535, or one {port} placeholder ({port}, {port2}, {port:NAME}) filled in when it runs.
+  Template port_attribute(const pugi::xml_node& node, const char* attribute) {
+    std::string text = node.attribute(attribute).value();
+    if (text.empty()) return text;
+    bool number = text.size() <= 5 && std::all_of(text.begin(), text.end(), ::isdigit);
+    bool ok = is_port_placeholder(text) || (number && std::stoi(text) >= 1 && std::stoi(text) <= 65535);
+    if (!ok) {
+      error(line(node), std::string("bad port \"") + text + "\" in " + attribute +
+                            "= (a number 1-65535, or a placeholder such as {port}, {port2}, {port:NAME})");
+    }
+    return text;
+  }
+
+  // Decodes \n \r \t \\ \e (ESC) \0 \xHH and checks the placeholders; "\{" stays escaped for the filler.
+  Template text_attribute(const pugi::xml_node& node, const char* attribute) {
+    std::string raw = node.attribute(attribute).value();
+    std::string out;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] != '\\') {
+        out += raw[i];
+      } else if (i + 1 == raw.size()) {
+        error(line(node), std::string(attribute) + ": a lone backslash at the end (write \\\\ for a backslash)");
+      } else {
+        i = decode_escape(node, attribute, raw, i + 1, out);
+      }
+    }
+    check_placeholders(node, out);
+    return out;
+  }
+
+  // The escape whose letter is raw[at]: appends what it stands for, returns the index of its last character.
+  std::size_t decode_escape(const pugi::xml_node& node, const char* attribute, const std::string& raw, std::size_t at,
+                            std::string& out) {
+    switch (char c = raw[at]) {
+      case 'n': out += '\n'; return at;
+      case 'r': out += '\r'; return at;
+      case 't': out += '\t'; return at;
+      case 'e': out += '\x1b'; return at;
+      case '0': out += '\0'; return at;
+      case '\\': out += '\\'; return at;
+      case '{': out += "\\{"; return at;  // a literal brace, kept escaped for the placeholder filler
+      case 'x':
+        if (at + 2 < raw.size() && std::isxdigit(static_cast<unsigned char>(raw[at + 1])) &&
+            std::isxdigit(static_cast<unsigned char>(raw[at + 2]))) {
+          out += static_cast<char>(std::stoi(raw.substr(at + 1, 2), nullptr, 16));
+          return at + 2;
+        }
+        error(line(node), std::string(attribute) + ": \\x needs two hex digits");
+        return at;
+      default:
+        error(line(node), std::string(attribute) + ": unknown escape \\" + std::string(1, c) +
+                              " (known: \\n \\r \\t \\e \\0 \\\\ \\{ \\xHH)");
+        return at;
+    }
+  }
+
+  // Unknown placeholders, and {pid:ID} of a process not started by an earlier step, are errors now, not at run time.
+  void check_placeholders(const pugi::xml_node& node, const Template& text) {
+    for (const TextPiece& piece : split_placeholders(text)) {
+      if (!piece.placeholder) continue;
+      const Placeholder& p = *piece.placeholder;
+      switch (p.kind) {
+        case Placeholder::Kind::kPort:
+          break;
+        case Placeholder::Kind::kPid:
+          if (!processes_.count(p.pid_id())) error(line(node), p.text() + ": no process \"" + p.pid_id() + "\" was started before");
+          break;
+        case Placeholder::Kind::kUnknown:
+          error(line(node), "unknown placeholder " + p.text() + " (known: " + kKnownPlaceholders + ")");
+          break;
+      }
+    }
+  }
+
+  // line= (or text=) | regex= | contains=, exactly one; and repeat= where the element takes it.
+  TextMatch text_match(const pugi::xml_node& node, const char* exact_attribute) {
+    TextMatch m;
     int given = 0;
-    for (auto [attribute, kind] : {std::pair{exact_attribute, Step::Match::kExact}, {"regex", Step::Match::kRegex},
-                                   {"contains", Step::Match::kContains}}) {
+    for (auto [attribute, kind] : {std::pair{exact_attribute, Match::kExact}, {"regex", Match::kRegex},
+                                   {"contains", Match::kContains}}) {
       if (!node.attribute(attribute)) continue;
       ++given;
-      step.match = kind;
-      step.text = kind == Step::Match::kRegex ? node.attribute(attribute).value() : text_attribute(node, attribute);
-      if (kind == Step::Match::kRegex) {
-        try {
-          std::regex check(step.text);
-        } catch (const std::regex_error& ex) {
-          error(line(node), "bad regex \"" + step.text + "\": " + ex.what());
-        }
-      }
+      m.match = kind;
+      m.text = kind == Match::kRegex ? node.attribute(attribute).value() : text_attribute(node, attribute);
+      if (kind == Match::kRegex) regex_attribute(node, "regex", "bad regex \"");
     }
     if (given != 1) {
       error(line(node), "<" + std::string(node.name()) + "> needs exactly one of " + exact_attribute +
                             "=, regex= or contains=");
     }
+    m.repeat = repeat(node);
+    return m;
   }
 
-  void read_step(const pugi::xml_node& node, const ElementSpec& spec, Experiment& e) {
-    Step step;
-    step.kind = spec.kind;
-    step.line = line(node);
-    std::set<std::string> optional = spec.optional;
-    if (is_check(spec.kind)) optional.insert(kCheckAttributes.begin(), kCheckAttributes.end());
-    if (!check_attributes(node, spec.required, optional)) return;
+  std::string process_ref(const pugi::xml_node& node, const char* attribute) {
+    return reference(node, attribute, processes_, "process");
+  }
 
-    if (is_check(spec.kind)) {
-      step.check_name = node.attribute("name").value();
-      if (step.check_name.empty()) error(step.line, "<" + std::string(node.name()) + "> needs a name=\"...\" (the check's name)");
-      if (!checks_.insert(step.check_name).second) error(step.line, "duplicate check name \"" + step.check_name + "\"");
-      if (node.attribute("points")) step.points = static_cast<int>(integer(node, "points", 0, 100).value_or(0));
-      step.hint = node.attribute("hint").value();
-      step.fatal = boolean(node, "fatal", false);
-      step.timeout = Millis(2000);
-      if (node.attribute("timeout")) step.timeout = duration(node, "timeout").value_or(Millis(0));
-      if (step.points > 0 && !e.graded) error(step.line, "an observation-only experiment (graded=\"false\") gives no points");
-    }
-    if (node.attribute("stream")) {
-      step.stream = node.attribute("stream").value();
-      if (step.stream != "stdout" && step.stream != "stderr") {
-        error(step.line, "bad stream=\"" + step.stream + "\" (stdout or stderr)");
+  // process="c1 c2 c3": the check must hold for every one of them.
+  std::vector<std::string> process_list(const pugi::xml_node& node, const char* attribute) {
+    std::vector<std::string> ids;
+    std::istringstream words(node.attribute(attribute).value());
+    for (std::string id; words >> id;) {
+      if (!processes_.count(id)) {
+        error(line(node), "<" + std::string(node.name()) + "> " + attribute + ": no process \"" + id + "\" was started before");
       }
+      ids.push_back(id);
     }
-    auto process_ref = [&](const char* attribute) {
-      step.process = node.attribute(attribute).value();
-      reference(node, attribute, processes_, "process");
-    };
-    // process="c1 c2 c3": the check must hold for every one of them
-    auto process_list = [&](const char* attribute) {
-      std::istringstream words(node.attribute(attribute).value());
-      for (std::string id; words >> id;) {
-        if (!processes_.count(id)) {
-          error(step.line, "<" + std::string(node.name()) + "> " + attribute + ": no process \"" + id + "\" was started before");
-        }
-        step.processes.push_back(id);
-      }
-      if (step.processes.empty()) error(step.line, "<" + std::string(node.name()) + "> " + attribute + " is empty");
-      step.process = step.processes.empty() ? "" : step.processes.front();
-    };
-    if (node.attribute("repeat")) step.repeat = static_cast<std::size_t>(integer(node, "repeat", 1, 64 << 20).value_or(1));
+    if (ids.empty()) error(line(node), "<" + std::string(node.name()) + "> " + attribute + " is empty");
+    return ids;
+  }
 
-    switch (spec.kind) {
-      case StepKind::kStart: {
-        step.process = node.attribute("id").value();
-        if (!std::regex_match(step.process, std::regex("[A-Za-z][A-Za-z0-9_-]*"))) {
-          error(step.line, "bad id \"" + step.process + "\" (a letter, then letters, digits, _ or -)");
-        }
-        if (!processes_.insert(step.process).second) error(step.line, "duplicate process id \"" + step.process + "\"");
-        step.program = node.attribute("program").value();
-        if (!std::regex_match(step.program, std::regex("[A-Za-z0-9_.-]+"))) {
-          error(step.line, "bad program \"" + step.program + "\" (a program name, found in the bin directory)");
-        }
-        std::istringstream words(text_attribute(node, "args"));
-        for (std::string w; words >> w;) step.args.push_back(w);
-        if (node.attribute("stdout")) {
-          std::string mode = node.attribute("stdout").value();
-          if (mode != "pty" && mode != "pipe") error(step.line, "bad stdout=\"" + mode + "\" (pty or pipe)");
-          step.stdout_pty = mode != "pipe";
-        }
-        step.working_dir = text_attribute(node, "dir");
-        step.ready_listen = port_attribute(node, "ready-listen");
-        step.ready_bound = port_attribute(node, "ready-bound");
-        step.ready_output = node.attribute("ready-output").value();
-        if (!step.ready_output.empty()) {
-          try {
-            std::regex check(step.ready_output);
-          } catch (const std::regex_error& ex) {
-            error(step.line, "bad regex ready-output=\"" + step.ready_output + "\": " + ex.what());
-          }
-        }
-        step.timeout = Millis(5000);
-        if (node.attribute("timeout")) step.timeout = duration(node, "timeout").value_or(Millis(0));
-        for (pugi::xml_node env : node.children()) {
-          if (env.type() != pugi::node_element) continue;
-          if (std::string(env.name()) != "env") {
-            error(line(env), "unknown element <" + std::string(env.name()) + "> inside <start> (only <env>)");
-            continue;
-          }
-          if (check_attributes(env, {"name", "value"}, {})) {
-            step.env.emplace_back(env.attribute("name").value(), text_attribute(env, "value"));
-          }
-        }
-        break;
-      }
-      case StepKind::kSend:
-        process_ref("to");
-        step.text = text_attribute(node, "text");
-        step.newline = boolean(node, "newline", true);
-        break;
-      case StepKind::kCloseStdin:
-      case StepKind::kExpectRunning:
-      case StepKind::kExpectNoZombies:
-        process_ref("process");
-        break;
-      case StepKind::kSignal:
-        process_ref("process");
-        step.signal = parse_signal(node.attribute("signal").value());
-        if (step.signal == 0) error(step.line, "unknown signal \"" + std::string(node.attribute("signal").value()) + "\"");
-        break;
-      case StepKind::kWait:
-        step.timeout = duration(node, "for").value_or(Millis(0));
-        step.title = node.attribute("title").value();
-        break;
-      case StepKind::kSnapshot:
-        step.title = node.attribute("title").value();
-        break;
-      case StepKind::kTcpConnect:
-        step.conn = node.attribute("id").value();
-        if (!connections_.insert(step.conn).second) error(step.line, "duplicate connection id \"" + step.conn + "\"");
-        step.port = port_attribute(node, "port");
-        step.from_port = port_attribute(node, "from-port");
-        step.reuseaddr = boolean(node, "reuseaddr", false);
-        if (node.attribute("count")) step.conn_count = static_cast<int>(integer(node, "count", 1, 1000).value_or(1));
-        break;
-      case StepKind::kTcpSend:
-        step.conn = node.attribute("conn").value();
-        reference(node, "conn", connections_, "connection");
-        step.text = text_attribute(node, "text");
-        step.newline = boolean(node, "newline", true);
-        break;
-      case StepKind::kTcpClose:
-        step.conn = node.attribute("conn").value();
-        reference(node, "conn", connections_, "connection");
-        step.reset = boolean(node, "reset", false);
-        break;
-      case StepKind::kUdpSend:
-        step.conn = node.attribute("socket").value();
-        udp_sockets_.insert(step.conn);
-        step.port = port_attribute(node, "port");
-        step.text = text_attribute(node, "text");
-        step.newline = boolean(node, "newline", false);
-        break;
-      case StepKind::kExpectOutput:
-        process_list("process");
-        read_match(node, step, "line");
-        break;
-      case StepKind::kExpectNoOutput:
-        process_ref("process");
-        step.timeout = duration(node, "for").value_or(Millis(0));
-        if (node.attribute("line") || node.attribute("regex") || node.attribute("contains")) {
-          read_match(node, step, "line");
-          step.only_matching = true;
-        }
-        break;
-      case StepKind::kExpectExit: {
-        process_list("process");
-        bool code = node.attribute("code"), sig = node.attribute("signal");
-        if (code == sig) error(step.line, "<expect-exit> needs exactly one of code= or signal=");
-        if (code) {
-          std::string text = node.attribute("code").value();
-          if (text == "nonzero") {
-            step.any_exit_code_but_zero = true;
-          } else if (auto c = integer(node, "code", 0, 255)) {
-            step.exit_code = static_cast<int>(*c);
-          }
-        }
-        if (sig) {
-          step.exit_signal = parse_signal(node.attribute("signal").value());
-          if (*step.exit_signal == 0) error(step.line, "unknown signal \"" + std::string(node.attribute("signal").value()) + "\"");
-        }
-        break;
-      }
-      case StepKind::kExpectSocket: {
-        step.protocol = node.attribute("proto") ? node.attribute("proto").value() : "tcp";
-        if (step.protocol != "tcp" && step.protocol != "udp") error(step.line, "bad proto=\"" + step.protocol + "\" (tcp or udp)");
-        std::string states = node.attribute("state").value();
-        std::replace(states.begin(), states.end(), ',', ' ');
-        std::istringstream words(states);
-        for (std::string s; words >> s;) {
-          if (s == "ESTABLISHED") s = "ESTAB";
-          if (!kStates.count(s)) error(step.line, "unknown state \"" + s + "\" (ss names: ESTAB, LISTEN, TIME-WAIT, …)");
-          step.states.push_back(s);
-        }
-        step.local_port = port_attribute(node, "local-port");
-        step.peer_port = port_attribute(node, "peer-port");
-        if (node.attribute("owner")) {
-          step.owner = node.attribute("owner").value();
-          reference(node, "owner", processes_, "process");
-        }
-        if (node.attribute("recv-q")) step.recv_q = static_cast<std::uint32_t>(integer(node, "recv-q", 0, 1L << 30).value_or(0));
-        if (node.attribute("send-q")) step.send_q = static_cast<std::uint32_t>(integer(node, "send-q", 0, 1L << 30).value_or(0));
-        int forms = 0;
-        if (node.attribute("count")) ++forms, step.count = static_cast<int>(integer(node, "count", 0, 100000).value_or(0));
-        if (node.attribute("min")) ++forms, step.min_count = static_cast<int>(integer(node, "min", 0, 100000).value_or(0));
-        if (node.attribute("max")) step.max_count = static_cast<int>(integer(node, "max", 0, 100000).value_or(0));
-        if (boolean(node, "absent", false)) ++forms, step.count = 0;
-        if (forms > 1) error(step.line, "<expect-socket>: give one of count=, min= (with max=) or absent=\"true\"");
-        if (forms == 0 && !step.max_count) step.min_count = 1;
-        step.distinct_owners = boolean(node, "distinct-owners", false);
-        break;
-      }
-      case StepKind::kExpectFdCount: {
-        process_ref("process");
-        std::string text = node.attribute("change").value();
-        if (!text.empty() && text[0] == '+') text.erase(0, 1);
-        try {
-          std::size_t used = 0;
-          step.fd_change = std::stoi(text, &used);
-          if (used != text.size()) throw std::invalid_argument(text);
-        } catch (const std::exception&) {
-          error(step.line, "bad change=\"" + std::string(node.attribute("change").value()) + "\" (e.g. 0, +1, -2)");
-        }
-        break;
-      }
-      case StepKind::kExpectTcpLine:
-        step.conn = node.attribute("conn").value();
-        reference(node, "conn", connections_, "connection");
-        read_match(node, step, "line");
-        break;
-      case StepKind::kExpectTcpEof:
-        step.conn = node.attribute("conn").value();
-        reference(node, "conn", connections_, "connection");
-        break;
-      case StepKind::kExpectDatagram:
-        step.conn = node.attribute("socket").value();
-        reference(node, "socket", udp_sockets_, "UDP socket (udp-send creates one)");
-        read_match(node, step, "text");
-        break;
-      default:
-        break;
-    }
-    for (pugi::xml_node child : node.children()) {
-      if (spec.kind == StepKind::kStart && child.type() == pugi::node_element) continue;  // <env>, read above
-      if (child.type() == pugi::node_element) error(line(child), "unexpected <" + std::string(child.name()) + "> inside <" + node.name() + ">");
-    }
-    e.steps.push_back(std::move(step));
+  // The id in `attribute`, which must be one defined by an earlier step.
+  std::string reference(const pugi::xml_node& node, const char* attribute, const Names& known, const char* what) {
+    std::string id = node.attribute(attribute).value();
+    if (known.count(id)) return id;
+    std::string list;
+    for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+    error(line(node), "<" + std::string(node.name()) + "> " + attribute + "=\"" + id + "\": no " + what +
+                          " with that id " + (list.empty() ? "was defined before" : "(defined before: " + list + ")"));
+    return id;
   }
 
   std::string path_;
-  std::vector<LoadError>& errors_;
-  const LineIndex* lines_ = nullptr;
-  std::set<std::string> processes_, connections_, udp_sockets_, checks_;
+  XmlFile xml_;
+  bool graded_ = true;
+  Names processes_, connections_, udp_sockets_, checks_;
 };
 
 }  // namespace
-
-bool is_check(StepKind kind) { return kind >= StepKind::kExpectOutput; }
-
-const char* step_element(StepKind kind) {
-  for (const auto& [name, spec] : element_specs()) {
-    if (spec.kind == kind) return name.c_str();
-  }
-  return "?";
-}
-
-int Experiment::max_points() const {
-  int total = 0;
-  for (const Step& s : steps) total += s.points;
-  return total;
-}
 
 std::optional<Millis> parse_duration(const std::string& text) {
   static const std::regex form("([0-9]+(\\.[0-9]+)?)(ms|s|min)");

@@ -3,12 +3,20 @@
 // An experiment is a list of steps run in order. Actions (start a program, type a line, send a signal, open a
 // raw socket, ...) make things happen; checks (expect-*) wait, with a deadline, for something to be true and
 // earn points when it is. See docs/experiments.md for the vocabulary.
+//
+// Each kind of step is a struct of its own holding only its own fields; `Action` and `Check` are variants of them
+// and a `Step` is one or the other. Whether a step is a check is thus in its type, not in an enum's order, and every
+// stage (loading, running, evaluating, reporting) visits these variants without a default: a kind added here does
+// not compile until each stage handles it.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 namespace socklab::harness {
@@ -36,83 +44,222 @@ inline std::optional<Isolation> parse_isolation(const std::string& text) {
   return std::nullopt;
 }
 
-enum class StepKind {
-  // actions
-  kStart, kSend, kCloseStdin, kSignal, kWait, kSnapshot, kTcpConnect, kTcpSend, kTcpClose, kUdpSend,
-  // checks
-  kExpectOutput, kExpectNoOutput, kExpectExit, kExpectRunning, kExpectSocket, kExpectFdCount,
-  kExpectNoZombies, kExpectTcpLine, kExpectTcpEof, kExpectDatagram,
-};
-
-bool is_check(StepKind kind);
-const char* step_element(StepKind kind);  // its XML element name
-
-// Text with placeholders still in it ("{port}", "{pid:server}"), filled in when the step runs.
+// Text with placeholders still in it ("{port}", "{pid:server}"), filled in when the step runs; escapes already
+// decoded, except "\{" (a literal brace), which the filler turns into "{". Grammar: model/placeholders.h.
 using Template = std::string;
 
-struct Step {
-  StepKind kind{};
-  int line = 0;  // in the XML file, for messages
+// A program's output stream, as the checks name it.
+enum class Stream { kStdout, kStderr };
+inline const char* stream_name(Stream s) { return s == Stream::kStderr ? "stderr" : "stdout"; }
 
-  // check: name, points, hint (shown when it fails), fatal (stop the experiment when it fails)
-  std::string check_name;
-  int points = 0;
-  std::string hint;
-  bool fatal = false;
+// How a check compares a line (or datagram) with its text: line= / text= (exact), regex=, contains=.
+enum class Match { kExact, kRegex, kContains };
 
-  std::string process;  // the process an action or check is about (its id)
-  std::vector<std::string> processes;  // expect-output / expect-exit: every one of these (process="c1 c2 c3")
-  Template text;        // send / tcp-send / udp-send / expect-output line, with escapes already decoded
+// What a check compares with: the text (a regex is kept as written), repeated `repeat` times.
+struct TextMatch {
+  Match match = Match::kExact;
+  Template text;
   std::size_t repeat = 1;
-  bool newline = true;  // send: append '\n'
-  Millis timeout{0};    // checks and readiness: how long to wait; wait/expect-no-output: how long to watch
+};
 
-  // start
+enum class Proto { kTcp, kUdp };
+inline const char* proto_name(Proto p) { return p == Proto::kUdp ? "udp" : "tcp"; }
+
+// --- common parts ------------------------------------------------------------------------------------------
+
+struct StepBase {
+  int line = 0;  // in the XML file, for messages
+};
+
+// What every check has besides its own condition.
+struct CheckInfo {
+  std::string name;
+  int points = 0;
+  std::string hint;       // shown when it fails
+  bool fatal = false;     // stop the experiment when it fails
+  Millis timeout{2000};   // how long to wait for it to hold
+};
+
+struct CheckBase : StepBase {
+  CheckInfo check;
+};
+
+// --- actions -----------------------------------------------------------------------------------------------
+
+struct StartStep : StepBase {
+  static constexpr const char* kElement = "start";
+  std::string id;
   std::string program;
   std::vector<Template> args;
   std::vector<std::pair<std::string, Template>> env;
   bool stdout_pty = true;
-  Template working_dir;  // empty: socklab's own
-  Template ready_listen;  // a TCP LISTEN socket on this port owned by the process
-  Template ready_bound;   // a UDP socket bound to this port owned by the process
+  Template working_dir;      // empty: socklab's own
+  Template ready_listen;     // a TCP LISTEN socket on this port owned by the process
+  Template ready_bound;      // a UDP socket bound to this port owned by the process
   std::string ready_output;  // a stdout line matching this regex
+  Millis timeout{5000};      // for readiness
+};
 
-  // send-signal
+struct SendStep : StepBase {
+  static constexpr const char* kElement = "send";
+  std::string to;
+  Template text;
+  std::size_t repeat = 1;
+  bool newline = true;
+};
+
+struct CloseStdinStep : StepBase {
+  static constexpr const char* kElement = "close-stdin";
+  std::string process;
+};
+
+struct SignalStep : StepBase {
+  static constexpr const char* kElement = "signal";
+  std::string process;
   int signal = 0;
+};
 
-  // expect-output / expect-datagram / expect-tcp-line
-  std::string stream = "stdout";
-  enum class Match { kExact, kRegex, kContains } match = Match::kExact;
-  bool only_matching = false;  // expect-no-output: only lines matching text count
+struct WaitStep : StepBase {
+  static constexpr const char* kElement = "wait";
+  Millis duration{0};
+  std::string title;
+};
 
-  // expect-exit: an exit code or a signal
-  std::optional<int> exit_code;
-  std::optional<int> exit_signal;
-  bool any_exit_code_but_zero = false;  // code="nonzero"
+struct SnapshotStep : StepBase {
+  static constexpr const char* kElement = "snapshot";
+  std::string title;
+};
 
-  // expect-socket (filter + count)
-  std::string protocol = "tcp";
+struct TcpConnectStep : StepBase {
+  static constexpr const char* kElement = "tcp-connect";
+  std::string conn;     // its id
+  Template port;        // destination port
+  Template from_port;   // bind this local port first (empty: any)
+  bool reuseaddr = false;
+  int count = 1;        // how many connections
+};
+
+struct TcpSendStep : StepBase {
+  static constexpr const char* kElement = "tcp-send";
+  std::string conn;
+  Template text;
+  std::size_t repeat = 1;
+  bool newline = true;
+};
+
+struct TcpCloseStep : StepBase {
+  static constexpr const char* kElement = "tcp-close";
+  std::string conn;
+  bool reset = false;  // RST instead of FIN
+};
+
+struct UdpSendStep : StepBase {
+  static constexpr const char* kElement = "udp-send";
+  std::string socket;  // created on first use
+  Template port;       // destination port
+  Template text;
+  std::size_t repeat = 1;
+  bool newline = false;
+};
+
+// --- checks ------------------------------------------------------------------------------------------------
+
+struct ExpectOutputStep : CheckBase {
+  static constexpr const char* kElement = "expect-output";
+  std::vector<std::string> processes;  // every one of these must print it (process="c1 c2 c3")
+  Stream stream = Stream::kStdout;
+  TextMatch expected;
+};
+
+struct ExpectNoOutputStep : CheckBase {
+  static constexpr const char* kElement = "expect-no-output";
+  std::string process;
+  Stream stream = Stream::kStdout;
+  Millis duration{0};                 // for=: how long to watch (it replaces the check's timeout)
+  std::optional<TextMatch> only;      // with line= / regex= / contains=: only matching lines count
+};
+
+struct ExpectExitStep : CheckBase {
+  static constexpr const char* kElement = "expect-exit";
+  enum class Want { kCode, kNonzeroCode, kSignal };
+  std::vector<std::string> processes;  // every one of these
+  Want want = Want::kCode;
+  int value = 0;                       // the exit code (kCode) or the signal (kSignal)
+};
+
+struct ExpectRunningStep : CheckBase {
+  static constexpr const char* kElement = "expect-running";
+  std::string process;
+};
+
+struct ExpectSocketStep : CheckBase {
+  static constexpr const char* kElement = "expect-socket";
+  Proto proto = Proto::kTcp;
   std::vector<std::string> states;  // any of these; empty: any state
-  Template local_port, peer_port;
-  std::string owner;                // process id: owned by it or by a process of its group
+  Template local_port, peer_port;   // empty: any
+  std::string owner;                // process id: owned by it or by one of its descendants
   std::optional<std::uint32_t> recv_q, send_q;
   std::optional<int> count, min_count, max_count;
   bool distinct_owners = false;     // the matching sockets are held by as many different processes
-
-  // expect-fd-count: compared with the count recorded when the process became ready
-  std::optional<int> fd_change;
-
-  // raw actors
-  std::string conn;     // tcp-connect id / tcp-send, tcp-close, expect-tcp-* target; udp socket id
-  Template port;        // destination port
-  Template from_port;   // tcp-connect: bind this local port first
-  bool reuseaddr = false;
-  int conn_count = 1;   // tcp-connect: how many connections
-  bool reset = false;   // tcp-close: RST instead of FIN
-
-  // wait / snapshot
-  std::string title;
 };
+
+struct ExpectFdCountStep : CheckBase {
+  static constexpr const char* kElement = "expect-fd-count";
+  std::string process;
+  int change = 0;  // compared with the count recorded when the process became ready
+};
+
+struct ExpectNoZombiesStep : CheckBase {
+  static constexpr const char* kElement = "expect-no-zombies";
+  std::string process;
+};
+
+struct ExpectTcpLineStep : CheckBase {
+  static constexpr const char* kElement = "expect-tcp-line";
+  std::string conn;
+  TextMatch expected;
+};
+
+struct ExpectTcpEofStep : CheckBase {
+  static constexpr const char* kElement = "expect-tcp-eof";
+  std::string conn;
+};
+
+struct ExpectDatagramStep : CheckBase {
+  static constexpr const char* kElement = "expect-datagram";
+  std::string socket;
+  TextMatch expected;  // repeat is always 1
+};
+
+// --- steps -------------------------------------------------------------------------------------------------
+
+using Action = std::variant<StartStep, SendStep, CloseStdinStep, SignalStep, WaitStep, SnapshotStep, TcpConnectStep,
+                            TcpSendStep, TcpCloseStep, UdpSendStep>;
+using Check = std::variant<ExpectOutputStep, ExpectNoOutputStep, ExpectExitStep, ExpectRunningStep, ExpectSocketStep,
+                           ExpectFdCountStep, ExpectNoZombiesStep, ExpectTcpLineStep, ExpectTcpEofStep,
+                           ExpectDatagramStep>;
+using Step = std::variant<Action, Check>;
+
+// Every check carries a CheckInfo, no action does: the variant a struct is in and its base must agree.
+template <class... S>
+constexpr bool all_checks(std::variant<S...>*) { return (std::is_base_of_v<CheckBase, S> && ...); }
+template <class... S>
+constexpr bool no_checks(std::variant<S...>*) { return (!std::is_base_of_v<CheckBase, S> && ...); }
+static_assert(all_checks(static_cast<Check*>(nullptr)), "every Check alternative derives from CheckBase");
+static_assert(no_checks(static_cast<Action*>(nullptr)), "no Action alternative derives from CheckBase");
+
+inline bool is_check(const Step& step) { return std::holds_alternative<Check>(step); }
+const StepBase& step_base(const Step& step);
+const CheckInfo& check_info(const Check& check);
+const char* step_element(const Step& step);  // its XML element name
+
+// The step as the given kind, or nullptr: `if (auto* s = step_as<SendStep>(step)) ...`.
+template <class S>
+const S* step_as(const Step& step) {
+  using Group = std::conditional_t<std::is_base_of_v<CheckBase, S>, Check, Action>;
+  const Group* group = std::get_if<Group>(&step);
+  return group ? std::get_if<S>(group) : nullptr;
+}
 
 struct Experiment {
   std::string file;   // path as given
@@ -127,6 +274,16 @@ struct Experiment {
   std::vector<Step> steps;
 
   int max_points() const;
+};
+
+// Calls `visit` for every text of the step that may hold placeholders (so ports can be allocated before anything
+// starts).
+void for_each_template(const Step& step, const std::function<void(const Template&)>& visit);
+
+// For std::visit with one lambda per kind: std::visit(Overloaded{[](const SendStep&) {...}, ...}, action).
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
 };
 
 }  // namespace socklab::harness

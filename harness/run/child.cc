@@ -159,20 +159,6 @@ class EventWriter : public Reporter {
 
 // --- the parent's side -------------------------------------------------------------------------------------
 
-// The checks the experiment will report, in order, as its model says (as the runner makes them).
-std::vector<CheckResult> planned_checks(const Experiment& experiment) {
-  std::vector<CheckResult> checks;
-  for (const Step& s : experiment.steps) {
-    if (!is_check(s.kind)) continue;
-    CheckResult c;
-    c.name = s.check_name;
-    c.line = s.line;
-    c.max_points = s.points;
-    c.hint = s.hint;
-    checks.push_back(c);
-  }
-  return checks;
-}
 
 // The child's events, replayed to the real reporter; what the parent knows of the experiment if no result
 // comes.

@@ -78,6 +78,10 @@ struct ExperimentResult {
   bool operator==(const ExperimentResult&) const = default;
 };
 
+// The checks an experiment will report, in order, as its model says, none run yet: what the runner fills in, and
+// what socklab reports as not run when the experiment's process dies before it could.
+std::vector<CheckResult> planned_checks(const Experiment& experiment);
+
 class Reporter {
  public:
   virtual ~Reporter() = default;

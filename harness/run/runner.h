@@ -49,8 +49,9 @@ class Runner {
   ExperimentChild child_;  // the running experiment's process
 };
 
-// Placeholders: {port}, {port2}, {port:NAME} get free ports (allocated on first use, the same for the whole
-// experiment); {pid:ID} the pid of a started process. "\{" stands for a literal brace.
+// Fills placeholders in (their grammar: model/placeholders.h): {port}, {port2}, {port:NAME} get free ports
+// (allocated on first use, the same for the whole experiment); {pid:ID} the pid of a started process. "\{" stands
+// for a literal brace. Implemented in run/placeholders.cc.
 class Placeholders {
  public:
   explicit Placeholders(std::function<std::uint16_t()> allocate_port);
@@ -59,6 +60,8 @@ class Placeholders {
   std::vector<std::uint16_t> ports() const;
 
  private:
+  std::uint16_t port(const std::string& key);
+
   std::function<std::uint16_t()> allocate_port_;
   std::map<std::string, std::uint16_t> ports_;
   std::map<std::string, int> pids_;

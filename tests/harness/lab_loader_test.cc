@@ -150,6 +150,16 @@ TEST(LabManifest, PointsAndLabsOfTheExperimentsAgree) {
   EXPECT_EQ(errors_of(course), std::vector<std::string>{"echo/lab.xml:1: points=\"90\", but the lab's graded experiments add up to 100"});
 }
 
+// An experiment may start only programs the manifest says where to find (else grading could not choose them).
+TEST(LabManifest, ExperimentsStartOnlyTheLabsPrograms) {
+  Course course;
+  course.write("echo/lab.xml", "<lab id=\"echo\" title=\"t\" points=\"100\"><program name=\"client\" from=\"submission\"/></lab>\n");
+  course.write("echo/one.xml", kEchoExperiment);
+  EXPECT_EQ(errors_of(course), std::vector<std::string>{"echo/one.xml:2: program \"server\" is not one of lab echo's programs "
+                                                        "(add <program name=\"server\" from=\"...\"/> to " +
+                                                        (course.root() / "echo/lab.xml").string() + ")"});
+}
+
 // A lab that takes nothing from the submission grades nothing: refused.
 TEST(LabManifest, ALabMustTakeAProgramFromTheSubmission) {
   Course course;

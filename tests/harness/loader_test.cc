@@ -1,5 +1,6 @@
 // The experiment loader: every kind of mistake in a file is reported as FILE:LINE: message.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -40,6 +41,17 @@ std::string only_error(const std::string& xml) {
   return l.errors[0].substr(l.path.size() + 1);
 }
 
+// Step i of the experiment as the kind S; a test error if it is another kind.
+template <class S>
+const S& step(const Experiment& e, std::size_t i) {
+  const S* s = i < e.steps.size() ? step_as<S>(e.steps[i]) : nullptr;
+  if (!s) {
+    throw std::runtime_error("expected step " + std::to_string(i) + " to be a <" + S::kElement + ">, but it was " +
+                             (i < e.steps.size() ? std::string("a <") + step_element(e.steps[i]) + ">" : "missing"));
+  }
+  return *s;
+}
+
 const std::string kHead = "<experiment id=\"t\" title=\"T\">\n";
 const std::string kServer = "  <start id=\"server\" program=\"echo_server\" args=\"{port}\" ready-listen=\"{port}\"/>\n";
 
@@ -57,17 +69,17 @@ TEST(Loader, LoadsAValidFileWithEscapesAndDefaults) {
   ASSERT_TRUE(l.experiment.has_value()) << (l.errors.empty() ? "" : l.errors[0]);
   const Experiment& e = *l.experiment;
   ASSERT_EQ(e.steps.size(), 6u);
-  EXPECT_EQ(e.steps[3].stream, "stdout");
-  EXPECT_EQ(e.steps[5].stream, "stderr");
-  EXPECT_EQ(e.steps[5].match, Step::Match::kContains);
-  EXPECT_EQ(e.steps[2].text, "\x1b[AA\\");
-  EXPECT_EQ(e.steps[2].repeat, 2u);
-  EXPECT_EQ(e.steps[2].line, 4);
-  EXPECT_EQ(e.steps[3].points, 5);
-  EXPECT_EQ(e.steps[3].timeout, Millis(1500));
-  EXPECT_EQ(e.steps[3].match, Step::Match::kRegex);
-  EXPECT_EQ(e.steps[4].states, std::vector<std::string>{"TIME-WAIT"});
-  EXPECT_EQ(e.steps[4].timeout, Millis(2000)) << "a check's default deadline";
+  EXPECT_EQ(step<ExpectOutputStep>(e, 3).stream, Stream::kStdout);
+  EXPECT_EQ(step<ExpectOutputStep>(e, 5).stream, Stream::kStderr);
+  EXPECT_EQ(step<ExpectOutputStep>(e, 5).expected.match, Match::kContains);
+  EXPECT_EQ(step<SendStep>(e, 2).text, "\x1b[AA\\");
+  EXPECT_EQ(step<SendStep>(e, 2).repeat, 2u);
+  EXPECT_EQ(step<SendStep>(e, 2).line, 4);
+  EXPECT_EQ(step<ExpectOutputStep>(e, 3).check.points, 5);
+  EXPECT_EQ(step<ExpectOutputStep>(e, 3).check.timeout, Millis(1500));
+  EXPECT_EQ(step<ExpectOutputStep>(e, 3).expected.match, Match::kRegex);
+  EXPECT_EQ(step<ExpectSocketStep>(e, 4).states, std::vector<std::string>{"TIME-WAIT"});
+  EXPECT_EQ(step<ExpectSocketStep>(e, 4).check.timeout, Millis(2000)) << "a check's default deadline";
   EXPECT_EQ(e.max_points(), 5);
 }
 
@@ -181,4 +193,231 @@ TEST(Loader, ABadPortValueIsALoadError) {
   Loaded fine = load("<experiment id=\"x\" title=\"t\">\n"
                      "  <tcp-connect id=\"c\" port=\"8888\" from-port=\"{port:mine}\"/>\n</experiment>\n");
   EXPECT_TRUE(fine.errors.empty()) << fine.errors.front();
+}
+
+// --- every element's fields, as typed steps ------------------------------------------------------------------
+
+namespace {
+
+// Loads a file that must be valid: the experiment, or a test failure with the errors.
+Experiment valid(const std::string& steps) {
+  Loaded l = load(kHead + steps + "</experiment>\n");
+  std::string all;
+  for (const auto& e : l.errors) all += "\n  " + e;
+  if (!l.experiment) throw std::runtime_error("expected the file to load, but it had errors:" + all);
+  return *l.experiment;
+}
+
+const std::string kConn = "  <tcp-connect id=\"c\" port=\"{port}\"/>\n";
+
+}  // namespace
+
+// <start>: every attribute and its <env> children reach the step.
+TEST(LoaderSteps, Start) {
+  Experiment e = valid("  <start id=\"web\" program=\"echo_server\" args=\"-p {port:web} -v\" dir=\"/tmp\" stdout=\"pipe\"\n"
+                       "         ready-bound=\"{port2}\" ready-output=\"^up\" timeout=\"3s\">\n"
+                       "    <env name=\"MODE\" value=\"a\\tb\"/>\n  </start>\n");
+  const auto& s = step<StartStep>(e, 0);
+  EXPECT_EQ(s.line, 2);
+  EXPECT_EQ(s.id, "web");
+  EXPECT_EQ(s.program, "echo_server");
+  EXPECT_EQ(s.args, (std::vector<std::string>{"-p", "{port:web}", "-v"}));
+  EXPECT_EQ(s.working_dir, "/tmp");
+  EXPECT_FALSE(s.stdout_pty);
+  EXPECT_EQ(s.ready_bound, "{port2}");
+  EXPECT_EQ(s.ready_listen, "");
+  EXPECT_EQ(s.ready_output, "^up");
+  EXPECT_EQ(s.timeout, Millis(3000));
+  EXPECT_EQ(s.env, (std::vector<std::pair<std::string, Template>>{{"MODE", "a\tb"}}));
+  EXPECT_EQ(step<StartStep>(valid(kServer), 0).timeout, Millis(5000)) << "readiness's default deadline";
+  EXPECT_TRUE(step<StartStep>(valid(kServer), 0).stdout_pty) << "a pty by default";
+}
+
+TEST(LoaderSteps, Send) {
+  Experiment e = valid(kServer + "  <send to=\"server\" text=\"pid {pid:server}\" newline=\"false\"/>\n");
+  const auto& s = step<SendStep>(e, 1);
+  EXPECT_EQ(s.to, "server");
+  EXPECT_EQ(s.text, "pid {pid:server}");
+  EXPECT_EQ(s.repeat, 1u);
+  EXPECT_FALSE(s.newline);
+  EXPECT_FALSE(is_check(e.steps[1]));
+}
+
+TEST(LoaderSteps, CloseStdin) {
+  EXPECT_EQ(step<CloseStdinStep>(valid(kServer + "  <close-stdin process=\"server\"/>\n"), 1).process, "server");
+}
+
+TEST(LoaderSteps, Signal) {
+  Experiment e = valid(kServer + "  <signal process=\"server\" signal=\"SIGINT\"/>\n");
+  const auto& s = step<SignalStep>(e, 1);
+  EXPECT_EQ(s.process, "server");
+  EXPECT_EQ(s.signal, SIGINT);
+}
+
+TEST(LoaderSteps, Wait) {
+  Experiment e = valid("  <wait for=\"250ms\" title=\"let it settle\"/>\n");
+  const auto& s = step<WaitStep>(e, 0);
+  EXPECT_EQ(s.duration, Millis(250));
+  EXPECT_EQ(s.title, "let it settle");
+}
+
+TEST(LoaderSteps, Snapshot) {
+  EXPECT_EQ(step<SnapshotStep>(valid("  <snapshot title=\"after\"/>\n"), 0).title, "after");
+}
+
+TEST(LoaderSteps, TcpConnect) {
+  Experiment e = valid("  <tcp-connect id=\"c\" port=\"8888\" from-port=\"{port:mine}\" reuseaddr=\"true\" count=\"7\"/>\n");
+  const auto& s = step<TcpConnectStep>(e, 0);
+  EXPECT_EQ(s.conn, "c");
+  EXPECT_EQ(s.port, "8888");
+  EXPECT_EQ(s.from_port, "{port:mine}");
+  EXPECT_TRUE(s.reuseaddr);
+  EXPECT_EQ(s.count, 7);
+}
+
+TEST(LoaderSteps, TcpSend) {
+  Experiment e = valid(kConn + "  <tcp-send conn=\"c\" text=\"ab\" repeat=\"3\" newline=\"false\"/>\n");
+  const auto& s = step<TcpSendStep>(e, 1);
+  EXPECT_EQ(s.conn, "c");
+  EXPECT_EQ(s.text, "ab");
+  EXPECT_EQ(s.repeat, 3u);
+  EXPECT_FALSE(s.newline);
+}
+
+TEST(LoaderSteps, TcpClose) {
+  Experiment e = valid(kConn + "  <tcp-close conn=\"c\" reset=\"true\"/>\n");
+  const auto& s = step<TcpCloseStep>(e, 1);
+  EXPECT_EQ(s.conn, "c");
+  EXPECT_TRUE(s.reset);
+}
+
+TEST(LoaderSteps, UdpSend) {
+  Experiment e = valid("  <udp-send socket=\"u\" port=\"{port}\" text=\"hi\\n\" repeat=\"2\"/>\n");
+  const auto& s = step<UdpSendStep>(e, 0);
+  EXPECT_EQ(s.socket, "u");
+  EXPECT_EQ(s.port, "{port}");
+  EXPECT_EQ(s.text, "hi\n");
+  EXPECT_EQ(s.repeat, 2u);
+  EXPECT_FALSE(s.newline) << "a datagram gets no newline by default";
+}
+
+// A check's common part: name, points, hint, fatal, timeout.
+TEST(LoaderSteps, ExpectOutput) {
+  Experiment e = valid(kServer + "  <start id=\"b\" program=\"echo_client\"/>\n"
+                       "  <expect-output name=\"o\" process=\"server b\" line=\"x{port}\" repeat=\"2\" points=\"4\"\n"
+                       "                 hint=\"look\" fatal=\"true\" timeout=\"1min\"/>\n");
+  const auto& s = step<ExpectOutputStep>(e, 2);
+  EXPECT_TRUE(is_check(e.steps[2]));
+  EXPECT_EQ(s.line, 4);
+  EXPECT_EQ(s.check.name, "o");
+  EXPECT_EQ(s.check.points, 4);
+  EXPECT_EQ(s.check.hint, "look");
+  EXPECT_TRUE(s.check.fatal);
+  EXPECT_EQ(s.check.timeout, Millis(60000));
+  EXPECT_EQ(s.processes, (std::vector<std::string>{"server", "b"}));
+  EXPECT_EQ(s.stream, Stream::kStdout);
+  EXPECT_EQ(s.expected.match, Match::kExact);
+  EXPECT_EQ(s.expected.text, "x{port}");
+  EXPECT_EQ(s.expected.repeat, 2u);
+}
+
+TEST(LoaderSteps, ExpectNoOutput) {
+  Experiment e = valid(kServer + "  <expect-no-output name=\"quiet\" process=\"server\" for=\"300ms\" stream=\"stderr\"/>\n"
+                       "  <expect-no-output name=\"no err\" process=\"server\" for=\"1s\" contains=\"error\"/>\n");
+  const auto& quiet = step<ExpectNoOutputStep>(e, 1);
+  EXPECT_EQ(quiet.process, "server");
+  EXPECT_EQ(quiet.duration, Millis(300));
+  EXPECT_EQ(quiet.stream, Stream::kStderr);
+  EXPECT_FALSE(quiet.only.has_value()) << "without line=/regex=/contains= every line counts";
+  const auto& filtered = step<ExpectNoOutputStep>(e, 2);
+  ASSERT_TRUE(filtered.only.has_value());
+  EXPECT_EQ(filtered.only->match, Match::kContains);
+  EXPECT_EQ(filtered.only->text, "error");
+}
+
+TEST(LoaderSteps, ExpectExit) {
+  Experiment e = valid(kServer + "  <expect-exit name=\"a\" process=\"server\" code=\"3\"/>\n"
+                       "  <expect-exit name=\"b\" process=\"server\" code=\"nonzero\"/>\n"
+                       "  <expect-exit name=\"c\" process=\"server\" signal=\"KILL\"/>\n");
+  EXPECT_EQ(step<ExpectExitStep>(e, 1).want, ExpectExitStep::Want::kCode);
+  EXPECT_EQ(step<ExpectExitStep>(e, 1).value, 3);
+  EXPECT_EQ(step<ExpectExitStep>(e, 1).processes, std::vector<std::string>{"server"});
+  EXPECT_EQ(step<ExpectExitStep>(e, 2).want, ExpectExitStep::Want::kNonzeroCode);
+  EXPECT_EQ(step<ExpectExitStep>(e, 3).want, ExpectExitStep::Want::kSignal);
+  EXPECT_EQ(step<ExpectExitStep>(e, 3).value, SIGKILL);
+}
+
+TEST(LoaderSteps, ExpectRunning) {
+  EXPECT_EQ(step<ExpectRunningStep>(valid(kServer + "  <expect-running name=\"up\" process=\"server\"/>\n"), 1).process,
+            "server");
+}
+
+TEST(LoaderSteps, ExpectSocket) {
+  Experiment e = valid(kServer + "  <expect-socket name=\"s\" proto=\"udp\" state=\"ESTABLISHED,UNCONN\" local-port=\"{port}\"\n"
+                       "    peer-port=\"9\" owner=\"server\" recv-q=\"1\" send-q=\"2\" min=\"3\" max=\"5\" distinct-owners=\"true\"/>\n"
+                       "  <expect-socket name=\"none\" absent=\"true\"/>\n  <expect-socket name=\"any\"/>\n");
+  const auto& s = step<ExpectSocketStep>(e, 1);
+  EXPECT_EQ(s.proto, Proto::kUdp);
+  EXPECT_EQ(s.states, (std::vector<std::string>{"ESTAB", "UNCONN"}));
+  EXPECT_EQ(s.local_port, "{port}");
+  EXPECT_EQ(s.peer_port, "9");
+  EXPECT_EQ(s.owner, "server");
+  EXPECT_EQ(s.recv_q, 1u);
+  EXPECT_EQ(s.send_q, 2u);
+  EXPECT_EQ(s.count, std::nullopt);
+  EXPECT_EQ(s.min_count, 3);
+  EXPECT_EQ(s.max_count, 5);
+  EXPECT_TRUE(s.distinct_owners);
+  EXPECT_EQ(step<ExpectSocketStep>(e, 2).count, 0) << "absent=\"true\" is count 0";
+  EXPECT_EQ(step<ExpectSocketStep>(e, 3).min_count, 1) << "no count: at least one";
+  EXPECT_EQ(step<ExpectSocketStep>(e, 3).proto, Proto::kTcp);
+}
+
+TEST(LoaderSteps, ExpectFdCount) {
+  Experiment e = valid(kServer + "  <expect-fd-count name=\"f\" process=\"server\" change=\"+2\"/>\n");
+  const auto& s = step<ExpectFdCountStep>(e, 1);
+  EXPECT_EQ(s.process, "server");
+  EXPECT_EQ(s.change, 2);
+}
+
+TEST(LoaderSteps, ExpectNoZombies) {
+  EXPECT_EQ(step<ExpectNoZombiesStep>(valid(kServer + "  <expect-no-zombies name=\"z\" process=\"server\"/>\n"), 1).process,
+            "server");
+}
+
+TEST(LoaderSteps, ExpectTcpLine) {
+  Experiment e = valid(kConn + "  <expect-tcp-line name=\"l\" conn=\"c\" regex=\"^a+$\"/>\n");
+  const auto& s = step<ExpectTcpLineStep>(e, 1);
+  EXPECT_EQ(s.conn, "c");
+  EXPECT_EQ(s.expected.match, Match::kRegex);
+  EXPECT_EQ(s.expected.text, "^a+$");
+}
+
+TEST(LoaderSteps, ExpectTcpEof) {
+  EXPECT_EQ(step<ExpectTcpEofStep>(valid(kConn + "  <expect-tcp-eof name=\"e\" conn=\"c\"/>\n"), 1).conn, "c");
+}
+
+TEST(LoaderSteps, ExpectDatagram) {
+  Experiment e = valid("  <udp-send socket=\"u\" port=\"9\" text=\"x\"/>\n"
+                                                 "  <expect-datagram name=\"d\" socket=\"u\" text=\"X\\n\"/>\n");
+  const auto& s = step<ExpectDatagramStep>(e, 1);
+  EXPECT_EQ(s.socket, "u");
+  EXPECT_EQ(s.expected.match, Match::kExact);
+  EXPECT_EQ(s.expected.text, "X\n");
+}
+
+// Placeholders are checked by the same grammar the runner fills them with, in every text, at load time.
+TEST(LoaderSteps, UnknownPlaceholdersAndEarlyPidsAreLoadErrors) {
+  EXPECT_EQ(only_error(kHead + kServer + "  <send to=\"server\" text=\"{porrt}\"/>\n</experiment>\n"),
+            "3: unknown placeholder {porrt} (known: {port}, {port2}, {port:NAME}, {pid:ID})");
+  EXPECT_EQ(only_error(kHead + kServer + "  <send to=\"server\" text=\"kill {pid:client}\"/>\n"
+                       "  <start id=\"client\" program=\"echo_client\"/>\n</experiment>\n"),
+            "3: {pid:client}: no process \"client\" was started before");
+  EXPECT_EQ(only_error(kHead + "  <start id=\"s\" program=\"echo_server\" args=\"{pid:s}\"/>\n</experiment>\n"),
+            "2: {pid:s}: no process \"s\" was started before")
+      << "a process's own pid is not known before it starts";
+  EXPECT_EQ(only_error(kHead + kServer + "  <expect-socket name=\"s\" local-port=\"{pid:server}\"/>\n</experiment>\n"),
+            "3: bad port \"{pid:server}\" in local-port= (a number 1-65535, or a placeholder such as {port}, {port2}, {port:NAME})");
+  Experiment fine = valid(kServer + "  <send to=\"server\" text=\"\\{json} {pid:server} {port:x}\"/>\n");
+  EXPECT_EQ(step<SendStep>(fine, 1).text, "\\{json} {pid:server} {port:x}") << "\\{ stays escaped for the filler";
 }
