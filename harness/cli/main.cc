@@ -160,7 +160,11 @@ int command_list(const std::string& dir) {
     std::cout << "lab " << lab.id << " (" << lab.points << " points): " << lab.title << "\n"
               << "  hand in:" << theirs << "\n";
     if (!ours.empty()) std::cout << "  provided:" << ours << "\n";
-    if (!lab.handout.empty()) std::cout << "  handout: " << lab.handout << "\n";
+    if (!lab.handout.empty()) {
+      std::error_code ec;
+      std::string here = std::filesystem::relative(lab.handout, ec).string();  // shorter, when it is below us
+      std::cout << "  handout: " << (ec || here.empty() || here.rfind("..", 0) == 0 ? lab.handout : here) << "\n";
+    }
     for (const Experiment& e : experiments[i]) {
       std::string points = e.graded ? std::to_string(e.max_points()) + " points" : "observation only";
       std::cout << "    " << std::left << std::setw(40) << e.file << "  " << e.title << "  [" << points << "]\n";

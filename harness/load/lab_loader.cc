@@ -90,6 +90,12 @@ std::optional<Lab> load_lab(const std::string& manifest, std::vector<LoadError>&
   }
   lab.title = root.attribute("title").value();
   lab.handout = root.attribute("handout").value();
+  if (!lab.handout.empty() && lab.handout.find("://") == std::string::npos) {  // a file, relative to the lab folder
+    std::error_code ec;
+    fs::path handout = fs::path(lab.dir) / lab.handout;
+    if (!fs::is_regular_file(handout, ec)) xml.error(root, "handout=\"" + lab.handout + "\": no such file (a path is relative to the lab folder)");
+    lab.handout = fs::absolute(handout, ec).lexically_normal().string();
+  }
   if (root.attribute("points")) lab.points = static_cast<int>(xml.integer(root, "points", 1, 10000).value_or(100));
   for (const pugi::xml_node& child : xml.elements(root)) {
     std::string name = child.name();

@@ -30,7 +30,7 @@ struct Lab {
   std::string dir;    // its folder: every other *.xml in it (recursively) is one of the lab's experiments
   std::string id;     // "1", "echo-py": what `socklab grade --lab ID` takes
   std::string title;
-  std::string handout;  // the handout students read (a path in the course's tree, or a URL)
+  std::string handout;  // the handout students read: a URL, or a file (given relative to the lab folder; absolute here)
   int points = 100;     // the graded experiments must add up to this (checked when the lab is loaded)
   std::vector<LabProgram> programs;
   Millis build_timeout{120000};  // building one submission

@@ -66,7 +66,7 @@ TEST(LabManifest, TheProjectsLabsAreManifests) {
     for (const std::string& p : lab.submission_programs()) programs += (programs.empty() ? "" : " ") + p;
     handed_in.push_back(programs);
     EXPECT_TRUE(load_lab_experiments(lab, true, errors).size() > 0) << lab.id;
-    EXPECT_TRUE(fs::exists(kSource + "/" + lab.handout)) << lab.handout;
+    EXPECT_EQ(lab.handout, kSource + "/docs/labs/lab" + lab.id + ".md");
   }
   EXPECT_TRUE(errors.empty()) << errors.front().text();
   EXPECT_EQ(ids, (std::vector<std::string>{"1", "2", "3", "4", "5"}));
@@ -85,12 +85,14 @@ TEST(LabManifest, AFolderWithAManifestIsALab) {
 </lab>
 )");
   course.write("echo-lab/ref/client.py", "print('hi')\n");
+  course.write("echo-lab/handout.md", "# Echo\n");
   course.write("echo-lab/one.xml", kEchoExperiment);
   std::vector<Lab> labs;
   EXPECT_EQ(errors_of(course, &labs), std::vector<std::string>{});
   ASSERT_EQ(labs.size(), 1u);
   const Lab& lab = labs[0];
   EXPECT_EQ(lab.title, "Echo, course style");
+  EXPECT_EQ(lab.handout, (course.root() / "echo-lab/handout.md").string());
   EXPECT_EQ(lab.submission_programs(), std::vector<std::string>{"server"});
   ASSERT_EQ(lab.programs.size(), 2u);
   EXPECT_EQ(lab.programs[1].source, ProgramSource::kReference);
@@ -117,7 +119,7 @@ TEST(LabManifest, LabsAreOrderedByNumberThenName) {
 // Every mistake in a manifest is reported with its file and line.
 TEST(LabManifest, MistakesAreFileLineErrors) {
   Course course;
-  course.write("a/lab.xml", R"(<lab id="a" title="A" points="100">
+  course.write("a/lab.xml", R"(<lab id="a" title="A" points="100" handout="gone.md">
   <program name="server" from="student"/>
   <program name="../x" from="submission"/>
   <program name="server" from="submission" path="x"/>
@@ -126,7 +128,8 @@ TEST(LabManifest, MistakesAreFileLineErrors) {
 </lab>
 )");
   EXPECT_EQ(errors_of(course),
-            (std::vector<std::string>{"a/lab.xml:2: bad from=\"student\" (submission or reference)",
+            (std::vector<std::string>{"a/lab.xml:1: handout=\"gone.md\": no such file (a path is relative to the lab folder)",
+                                      "a/lab.xml:2: bad from=\"student\" (submission or reference)",
                                       "a/lab.xml:3: bad program name \"../x\" (letters, digits, _ . -; no path)",
                                       "a/lab.xml:4: path=\"...\" is for reference programs (from=\"reference\")",
                                       "a/lab.xml:4: path=\"x\": no such file in the lab folder",
