@@ -1,5 +1,7 @@
 #include "capture/isolation.h"
 
+#include "process/proc.h"
+
 #include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
@@ -16,14 +18,6 @@
 
 namespace socklab::harness {
 namespace {
-
-bool write_file(const std::string& path, const std::string& text) {
-  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  close(fd);
-  return ok;
-}
 
 bool in_own_user_namespace = false;
 
@@ -53,9 +47,9 @@ bool enter_own_user_namespace(int extra_flags, std::string& why_not) {
     return false;
   }
   in_own_user_namespace = true;
-  write_file("/proc/self/setgroups", "deny");
-  if (!write_file("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1") ||
-      !write_file("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1")) {
+  write_proc_file("/proc/self/setgroups", "deny");
+  if (!write_proc_file("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1") ||
+      !write_proc_file("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1")) {
     why_not = std::string("writing uid_map/gid_map: ") + std::strerror(errno);
     return false;
   }
@@ -129,11 +123,11 @@ bool make_parent() {
   }
   int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
-  if (!write_file(sysctl_path(kChildTcpEhash), kTcpEhashEntries)) {
+  if (!write_proc_file(sysctl_path(kChildTcpEhash), kTcpEhashEntries)) {
     close(fd);
     return false;
   }
-  write_file(sysctl_path(kChildUdpHash), kUdpHashEntries);  // optional: UDP's walk is the shorter one
+  write_proc_file(sysctl_path(kChildUdpHash), kUdpHashEntries);  // optional: UDP's walk is the shorter one
   parent.fd = fd;
   return true;
 }
@@ -141,7 +135,7 @@ bool make_parent() {
 // In an experiment's namespace made in the parent.
 bool raise_table_limits() {
   for (int i = 0; i < 2; ++i) {
-    if (!write_file(sysctl_path(kTableLimits[i]), parent.limits[i])) return false;
+    if (!write_proc_file(sysctl_path(kTableLimits[i]), parent.limits[i])) return false;
   }
   return true;
 }
@@ -181,11 +175,11 @@ bool enter_new_network_namespace(std::string& why_not) {
   if (!raise_table_limits()) {
     // Cannot happen as root of a namespace we made; but no experiment may lose TIME-WAIT sockets to a limit it
     // does not know about: no small tables from now on, and this namespace made as any other.
-    if (setns(parent.fd, CLONE_NEWNET) != 0 || !write_file(sysctl_path(kChildTcpEhash), "0")) {
+    if (setns(parent.fd, CLONE_NEWNET) != 0 || !write_proc_file(sysctl_path(kChildTcpEhash), "0")) {
       why_not = std::string("leaving the small TCP hash table behind: ") + std::strerror(errno);
       return false;
     }
-    write_file(sysctl_path(kChildUdpHash), "0");
+    write_proc_file(sysctl_path(kChildUdpHash), "0");
     close(std::exchange(parent.fd, -1));
     if (unshare(CLONE_NEWNET) != 0) {
       why_not = std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno);
@@ -197,7 +191,7 @@ bool enter_new_network_namespace(std::string& why_not) {
 
 bool set_sysctl(const std::string& name, const std::string& value, std::string& why_not) {
   std::string path = sysctl_path(name);
-  if (!write_file(path, value)) {
+  if (!write_proc_file(path, value)) {
     why_not = "cannot set " + name + "=" + value + " (" + path + ": " + std::strerror(errno) + ")";
     return false;
   }

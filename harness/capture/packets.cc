@@ -1,6 +1,8 @@
 #include "capture/packets.h"
 
+#include "process/clock.h"
 #include "capture/names.h"
+#include "model/durations.h"
 
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
@@ -24,7 +26,6 @@
 namespace socklab::harness {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
 double realtime_minus_monotonic() {
   timespec real{}, mono{};
@@ -222,9 +223,7 @@ std::string render_ladder(const std::vector<Packet>& packets, const std::set<std
       if (p->retransmission) label += " (retransmission)";
       bool to_server = p->src == key.first;
       int dashes = std::max(2, width - 4 - static_cast<int>(label.size()));
-      std::ostringstream t;
-      t << std::fixed << std::setprecision(3) << p->at << "s";
-      out << "  " << std::setw(8) << t.str() << "  "
+      out << "  " << std::setw(8) << seconds_text(p->at) << "  "
           << (to_server ? "--" + label + " " + std::string(dashes, '-') + ">" : "<" + std::string(dashes, '-') + " " + label + "--")
           << "\n";
     }

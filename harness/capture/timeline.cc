@@ -1,6 +1,9 @@
 #include "capture/timeline.h"
 
+#include "process/clock.h"
 #include "capture/names.h"
+#include "process/proc.h"
+#include "model/durations.h"
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -37,25 +40,12 @@
 namespace socklab::harness {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start, Clock::time_point t) {
   return std::chrono::duration<double>(t - start).count();
 }
 
-std::string fixed3(double s) {
-  std::ostringstream o;
-  o << std::fixed << std::setprecision(3) << s << "s";
-  return o.str();
-}
-
-bool write_file(const std::string& path, const std::string& text) {
-  int fd = open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-  if (fd < 0) return false;
-  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  close(fd);
-  return ok;
-}
+std::string fixed3(double s) { return seconds_text(s, 3); }
 
 std::string trace_state(const std::string& kernel) {  // TCP_FIN_WAIT1 -> FIN-WAIT-1
   auto number = tcp_state_from_kernel_name(kernel);
@@ -183,7 +173,7 @@ class TracefsSource : public TransitionSource {
   std::string why_lost() const override { return "the ring buffer was full and overwritten"; }
 
   std::uint64_t stop(const std::function<void(const Transition&)>& each) override {
-    write_file(instance_ + "/events/sock/inet_sock_set_state/enable", "0");
+    write_proc_file(instance_ + "/events/sock/inet_sock_set_state/enable", "0");
     // An open file keeps the instance busy (rmdir fails with EBUSY): the stream must be closed before remove().
     std::ifstream trace(instance_ + "/trace");
     static const std::regex line_form(
@@ -227,7 +217,7 @@ class TracefsSource : public TransitionSource {
   // memory lost until reboot, so a failure to remove it is said, never ignored.
   void remove() {
     if (instance_.empty()) return;
-    write_file(instance_ + "/events/sock/inet_sock_set_state/enable", "0");
+    write_proc_file(instance_ + "/events/sock/inet_sock_set_state/enable", "0");
     if (rmdir(instance_.c_str()) != 0) {
       std::cerr << "socklab: warning: cannot remove the tracefs instance " << instance_ << ": " << std::strerror(errno)
                 << " (remove it with: rmdir " << instance_ << ")\n";
@@ -631,8 +621,8 @@ std::unique_ptr<TimelineRecorder> start_tracefs(const std::set<std::uint16_t>& p
   std::string event = instance + "/events/sock/inet_sock_set_state";
   // A lab's run makes a few hundred transitions at most: 256 KiB per CPU holds thousands, and is a fraction of
   // the default (1410 KiB per CPU), which matters when a class is graded in parallel on a many-core machine.
-  if (!write_file(instance + "/buffer_size_kb", "256") || !write_file(instance + "/trace_clock", "mono") ||
-      !write_file(event + "/filter", filter) || !write_file(event + "/enable", "1")) {
+  if (!write_proc_file(instance + "/buffer_size_kb", "256") || !write_proc_file(instance + "/trace_clock", "mono") ||
+      !write_proc_file(event + "/filter", filter) || !write_proc_file(event + "/enable", "1")) {
     std::string reason = std::string("cannot set up the tracepoint (") + std::strerror(errno) + ")";
     rmdir(instance.c_str());
     return start_polling_timeline(start, reason + also);

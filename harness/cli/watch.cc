@@ -8,12 +8,13 @@
 #include <map>
 #include <sstream>
 
+#include "process/clock.h"
 #include "capture/sockets.h"
+#include "model/durations.h"
 
 namespace socklab::harness {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
 std::string key_of(const SocketInfo& s) { return s.protocol_name() + " " + s.local() + " " + s.peer(); }
 
@@ -31,11 +32,7 @@ std::string owners_of(const SocketInfo& s) {
   return out.empty() ? "no process (orphaned, TIME-WAIT or not yet accepted)" : out;
 }
 
-std::string age(double seconds) {
-  std::ostringstream o;
-  o << std::fixed << std::setprecision(1) << seconds << "s";
-  return o.str();
-}
+std::string age(double seconds) { return seconds_text(seconds, 1); }
 
 void sleep_ms(int ms, const volatile std::sig_atomic_t* stop) {
   timespec t{ms / 1000, (ms % 1000) * 1000000L};

@@ -602,15 +602,6 @@ class Loader {
 
 }  // namespace
 
-std::optional<Millis> parse_duration(const std::string& text) {
-  static const std::regex form("([0-9]+(\\.[0-9]+)?)(ms|s|min)");
-  std::smatch m;
-  if (!std::regex_match(text, m, form)) return std::nullopt;
-  double value = std::stod(m[1]);
-  double scale = m[3] == "ms" ? 1 : m[3] == "s" ? 1000 : 60000;
-  return Millis(static_cast<long>(value * scale + 0.5));
-}
-
 int parse_signal(const std::string& text) {
   std::string name = text.rfind("SIG", 0) == 0 ? text.substr(3) : text;
   if (!name.empty() && std::all_of(name.begin(), name.end(), ::isdigit)) {

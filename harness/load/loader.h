@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "load/xml.h"
+#include "model/durations.h"
 #include "model/experiment.h"
 
 namespace socklab::harness {
@@ -17,8 +18,6 @@ std::optional<Experiment> load_experiment(const std::string& path, std::vector<L
 // Files to load for the given paths: a file as is; a directory: its *.xml files, sorted, recursively.
 std::vector<std::string> experiment_files(const std::vector<std::string>& paths, std::vector<LoadError>& errors);
 
-// Parses "250ms", "2s", "1.5s", "1min" (no other units); nullopt if malformed.
-std::optional<Millis> parse_duration(const std::string& text);
 // "TERM", "SIGTERM", "15" -> 15; 0 if unknown.
 int parse_signal(const std::string& text);
 

@@ -19,9 +19,11 @@
 #include <variant>
 #include <vector>
 
+#include "model/durations.h"
+
 namespace socklab::harness {
 
-using Millis = std::chrono::milliseconds;
+
 
 // Where an experiment's programs run: a network namespace of its own when the machine allows (auto), always
 // (netns: the experiment fails clearly without one), or never (host).

@@ -33,6 +33,14 @@ std::string read_proc_file(const std::string& path) {
   return text.value_or("");
 }
 
+bool write_proc_file(const std::string& path, const std::string& text) {
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);  // (no O_TRUNC: these files are not truncated, only written)
+  if (fd < 0) return false;
+  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  close(fd);
+  return ok;
+}
+
 std::optional<ProcStat> proc_stat(pid_t pid) {
   std::string text = read_proc_file("/proc/" + std::to_string(pid) + "/stat");
   std::size_t paren = text.rfind(')');  // the command name may hold spaces and parentheses: the last ')' ends it

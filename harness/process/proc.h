@@ -13,6 +13,8 @@ namespace socklab::harness {
 // The whole of a small file such as /proc/PID/stat; "" when it cannot be opened or read. A process can end between
 // open() and read() (read then fails with ESRCH); std::ifstream read through istreambuf_iterator throws there.
 std::string read_proc_file(const std::string& path);
+// Writes a small control file (/proc/self/uid_map, a sysctl, a tracefs switch) in one write(); false on any error.
+bool write_proc_file(const std::string& path, const std::string& text);
 // The same from an open descriptor (read to the end); nullopt on a read error.
 std::optional<std::string> read_to_end(int fd);
 

@@ -7,6 +7,8 @@
 // Ending a process ends its whole group: SIGTERM, then SIGKILL after a grace period, then reaping.
 #pragma once
 
+#include "process/clock.h"
+
 #include <sys/types.h>
 
 #include <chrono>
@@ -26,7 +28,6 @@ class io_context;
 
 namespace socklab::harness {
 
-using Clock = std::chrono::steady_clock;
 
 // The one event loop of the harness (one io_context, one thread).
 class EventLoop {

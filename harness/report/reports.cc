@@ -1,5 +1,7 @@
 #include "report/reports.h"
 
+#include "model/durations.h"
+
 #include <iomanip>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -15,11 +17,7 @@ std::string indent(const std::string& text, const std::string& prefix) {
   return out;
 }
 
-std::string fixed(double seconds) {
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(2) << seconds << "s";
-  return s.str();
-}
+std::string fixed(double seconds) { return seconds_text(seconds, 2); }
 
 class TextReporter : public Reporter {
  public:

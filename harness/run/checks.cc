@@ -20,14 +20,27 @@ void fail(CheckResult& c, std::string expected, std::string actual, std::string 
   c.detail = std::move(detail);
 }
 
-bool text_matches(Match match, const std::string& candidate, const std::string& expected) {
-  switch (match) {
-    case Match::kExact: return candidate == expected;
-    case Match::kContains: return candidate.find(expected) != std::string::npos;
-    case Match::kRegex: return std::regex_search(candidate, std::regex(expected));
+// A line=/regex=/contains= test, the regular expression compiled once (not for every line it is tried on: a
+// program's output can be a million lines).
+class LineMatcher {
+ public:
+  LineMatcher(Match match, std::string expected) : match_(match), expected_(std::move(expected)) {
+    if (match_ == Match::kRegex) regex_.emplace(expected_);
   }
-  return false;
-}
+  bool operator()(const std::string& candidate) const {
+    switch (match_) {
+      case Match::kExact: return candidate == expected_;
+      case Match::kContains: return candidate.find(expected_) != std::string::npos;
+      case Match::kRegex: return std::regex_search(candidate, *regex_);
+    }
+    return false;
+  }
+
+ private:
+  Match match_;
+  std::string expected_;
+  std::optional<std::regex> regex_;
+};
 
 std::string describe_match(Match match, const std::string& expected, const char* noun) {
   switch (match) {
@@ -48,9 +61,9 @@ std::string seen_lines(const std::vector<std::string>& lines, std::size_t from) 
 }
 
 // From `cursor` on, the first line that matches: the cursor moves past it.
-bool take_match(const std::vector<std::string>& lines, std::size_t& cursor, Match match, const std::string& expected) {
+bool take_match(const std::vector<std::string>& lines, std::size_t& cursor, const LineMatcher& matches) {
   for (std::size_t i = cursor; i < lines.size(); ++i) {
-    if (text_matches(match, lines[i], expected)) {
+    if (matches(lines[i])) {
       cursor = i + 1;
       return true;
     }
@@ -113,7 +126,8 @@ void ExperimentRun::evaluate(const ExpectOutputStep& step, CheckResult& c) {
     const OutputStream& stream = err ? p.process->err() : p.process->out();
     std::size_t& cursor = err ? p.cursor_err : p.cursor_out;
     std::size_t from = cursor;
-    bool found = wait_event([&] { return take_match(stream.lines, cursor, step.expected.match, expected) || stream.closed; },
+    LineMatcher matches(step.expected.match, expected);
+    bool found = wait_event([&] { return take_match(stream.lines, cursor, matches) || stream.closed; },
                             deadline) && cursor > from;
     if (!found) {
       fail(c, describe_match(step.expected.match, expected, "line") + " on " + id + "'s " + stream_name(step.stream) +
@@ -134,9 +148,11 @@ void ExperimentRun::evaluate(const ExpectNoOutputStep& step, CheckResult& c) {
   const OutputStream& stream = err ? p.process->err() : p.process->out();
   std::size_t cursor = err ? p.cursor_err : p.cursor_out;
   std::string unwanted = step.only ? placeholders_.fill(step.only->text) : "";
+  std::optional<LineMatcher> only;
+  if (step.only) only.emplace(step.only->match, unwanted);
   auto offending = [&]() -> std::optional<std::string> {
     for (std::size_t i = cursor; i < stream.lines.size(); ++i) {
-      if (!step.only || text_matches(step.only->match, stream.lines[i], unwanted)) return stream.lines[i];
+      if (!only || (*only)(stream.lines[i])) return stream.lines[i];
     }
     if (!step.only && !stream.partial.empty()) return stream.partial;
     return std::nullopt;
@@ -248,11 +264,12 @@ bool ExperimentRun::socket_matches(const ExpectSocketStep& step, const SocketInf
 void ExperimentRun::evaluate(const ExpectTcpLineStep& step, CheckResult& c) {
   auto deadline = deadline_after(step.check.timeout);
   std::string expected = repeated(placeholders_.fill(step.expected.text), step.expected.repeat);
+  LineMatcher matches(step.expected.match, expected);
   for (auto& conn : connections(step.conn)) {
     RawTcp* r = conn.get();
     std::size_t from = r->cursor;
     bool found = wait_event([&] {
-      return take_match(r->lines, r->cursor, step.expected.match, expected) || r->eof || !r->error.empty();
+      return take_match(r->lines, r->cursor, matches) || r->eof || !r->error.empty();
     }, deadline) && r->cursor > from;
     if (!found) {
       fail(c, describe_match(step.expected.match, expected, "line") + " on connection " + step.conn + " within " +
@@ -281,7 +298,8 @@ void ExperimentRun::evaluate(const ExpectDatagramStep& step, CheckResult& c) {
   RawUdp& u = udp_socket(step.socket);
   std::string expected = placeholders_.fill(step.expected.text);
   std::size_t from = u.cursor;
-  bool found = wait_event([&] { return take_match(u.datagrams, u.cursor, step.expected.match, expected); }, deadline);
+  LineMatcher matches(step.expected.match, expected);
+  bool found = wait_event([&] { return take_match(u.datagrams, u.cursor, matches); }, deadline);
   if (!found) {
     fail(c, describe_match(step.expected.match, expected, "datagram") + " to socket " + step.socket + " within " +
                 seconds(scaled(step.check.timeout)),

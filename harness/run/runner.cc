@@ -34,12 +34,7 @@ std::string quoted(const std::string& text, std::size_t max) {
   return out;
 }
 
-std::string seconds(Millis d) {
-  std::ostringstream s;
-  if (d.count() % 1000 == 0) s << d.count() / 1000 << "s";
-  else s << d.count() << "ms";
-  return s.str();
-}
+std::string seconds(Millis d) { return duration_text(d); }
 
 std::string repeated(const std::string& text, std::size_t n) {
   std::string out;
