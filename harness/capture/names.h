@@ -1,11 +1,11 @@
-// How capture names what it sees, in one place: addresses and endpoints as ss prints them, and the kernel's TCP
-// states (include/net/tcp_states.h) by the names ss uses. Snapshots, the timeline and the packets all use these.
+// How capture names what it sees, in one place: addresses and endpoints as ss prints them (and, from the model, the
+// kernel's TCP states by the names ss uses). Snapshots, the timeline and the packets all use these.
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
-#include <vector>
+
+#include "model/tcp_states.h"
 
 namespace socklab::harness {
 
@@ -15,17 +15,5 @@ std::string address_text(int family, const void* raw);
 
 // "127.0.0.1:8888", "[::1]:8888", "*:8888", "*:*" (address "*" or port 0 mean any). `family` decides the brackets.
 std::string endpoint_text(int family, const std::string& address, std::uint16_t port);
-
-// The name ss prints for a kernel TCP state number: "ESTAB", "SYN-SENT", …, "CLOSED" for TCP_CLOSE (a snapshot
-// shows a closed socket as "UNCONN", as ss does: see sockets.cc), "SYN-RECV" for TCP_NEW_SYN_RECV (a request
-// socket); "UNKNOWN-N" for a number this table does not know.
-std::string tcp_state_name(int kernel_state);
-
-// The kernel's own name, as the sock:inet_sock_set_state tracepoint prints it ("TCP_FIN_WAIT1"), to its number.
-std::optional<int> tcp_state_from_kernel_name(const std::string& name);
-
-// Every state name an experiment may ask for: the TCP states as ss prints them, and UNCONN (a UDP socket, or an
-// unconnected TCP one).
-const std::vector<std::string>& socket_state_names();
 
 }  // namespace socklab::harness

@@ -19,6 +19,7 @@
 
 #include "load/loader.h"
 #include "model/placeholders.h"
+#include "model/tcp_states.h"
 
 namespace socklab::harness {
 namespace {
@@ -27,8 +28,6 @@ using Names = std::set<std::string>;
 
 const Names kCheckAttributes{"name", "points", "hint", "fatal", "timeout"};
 
-const Names kStates{"ESTAB", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT",
-                    "CLOSE-WAIT", "LAST-ACK", "CLOSING", "LISTEN", "UNCONN"};
 
 template <class S>
 struct Tag {};
@@ -359,7 +358,8 @@ class Loader {
     std::vector<std::string> result;
     for (std::string s; words >> s;) {
       if (s == "ESTABLISHED") s = "ESTAB";
-      if (!kStates.count(s)) error(line(node), "unknown state \"" + s + "\" (ss names: ESTAB, LISTEN, TIME-WAIT, …)");
+      const auto& known = socket_state_names();
+      if (std::find(known.begin(), known.end(), s) == known.end()) error(line(node), "unknown state \"" + s + "\" (ss names: ESTAB, LISTEN, TIME-WAIT, …)");
       result.push_back(s);
     }
     return result;

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <chrono>
 #include <thread>
 
+#include "capture/names.h"
 #include "capture/sockets.h"
 
 using namespace socklab::harness;
@@ -250,4 +252,22 @@ TEST(Capture, FormatsAnSsStyleTable) {
   EXPECT_NE(table.find("State"), std::string::npos);
   EXPECT_NE(table.find("tcp    LISTEN  0       5       *:8888  *:*"), std::string::npos) << table;
   EXPECT_NE(table.find("(\"echo_server\",pid=42,fd=3)"), std::string::npos) << table;
+}
+
+// One way of naming what capture sees: endpoints as ss prints them, and the kernel's TCP state numbers by ss's names
+// (with the tracepoint's own names mapped to the same numbers).
+TEST(Names, EndpointsAndStatesAsSsPrintsThem) {
+  EXPECT_EQ(socklab::harness::endpoint_text(AF_INET, "127.0.0.1", 8888), "127.0.0.1:8888");
+  EXPECT_EQ(socklab::harness::endpoint_text(AF_INET6, "::1", 8888), "[::1]:8888");
+  EXPECT_EQ(socklab::harness::endpoint_text(AF_INET, "0.0.0.0", 8888), "*:8888");
+  EXPECT_EQ(socklab::harness::endpoint_text(AF_INET6, "*", 0), "*:*");
+  unsigned char any[4] = {0, 0, 0, 0}, lo[4] = {127, 0, 0, 1};
+  EXPECT_EQ(socklab::harness::address_text(AF_INET, any), "*");
+  EXPECT_EQ(socklab::harness::address_text(AF_INET, lo), "127.0.0.1");
+  EXPECT_EQ(socklab::harness::tcp_state_name(TCP_FIN_WAIT1), "FIN-WAIT-1");
+  EXPECT_EQ(socklab::harness::tcp_state_name(12), "SYN-RECV");  // TCP_NEW_SYN_RECV: a request socket
+  EXPECT_EQ(socklab::harness::tcp_state_name(99), "UNKNOWN-99");
+  EXPECT_EQ(socklab::harness::tcp_state_from_kernel_name("TCP_TIME_WAIT"), TCP_TIME_WAIT);
+  EXPECT_FALSE(socklab::harness::tcp_state_from_kernel_name("TCP_BOUND_INACTIVE").has_value());
+  EXPECT_EQ(socklab::harness::tcp_state_name(TCP_CLOSE, socklab::harness::Protocol::kTcp), "UNCONN");  // as ss shows it
 }
