@@ -164,14 +164,8 @@ class EventWriter : public Reporter {
 // comes.
 class Replay {
  public:
-  Replay(const Experiment& experiment, Reporter& reporter) : experiment_(experiment), reporter_(reporter) {
-    partial_.file = experiment.file;
-    partial_.id = experiment.id;
-    partial_.title = experiment.title;
-    partial_.about = experiment.about;
-    partial_.lab = experiment.lab;
-    partial_.graded = experiment.graded;
-  }
+  Replay(const Experiment& experiment, Reporter& reporter)
+      : experiment_(experiment), reporter_(reporter), partial_(result_header(experiment)) {}
 
   // One message; throws (json or runtime_error) when it is not one the protocol has.
   void handle(const std::string& bytes) {

@@ -78,6 +78,9 @@ struct ExperimentResult {
   bool operator==(const ExperimentResult&) const = default;
 };
 
+// A result that says which experiment it is (file, id, title, about, lab, graded) and nothing else yet.
+ExperimentResult result_header(const Experiment& experiment);
+
 // The checks an experiment will report, in order, as its model says, none run yet: what the runner fills in, and
 // what socklab reports as not run when the experiment's process dies before it could.
 std::vector<CheckResult> planned_checks(const Experiment& experiment);

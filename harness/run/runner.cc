@@ -82,13 +82,19 @@ ExperimentResult ExperimentRun::run() {
 void ExperimentRun::begin_result() {
   start_ = Clock::now();
   deadline_ = start_ + scaled(experiment_.timeout);
-  result_.file = experiment_.file;
-  result_.id = experiment_.id;
-  result_.title = experiment_.title;
-  result_.about = experiment_.about;
-  result_.lab = experiment_.lab;
-  result_.graded = experiment_.graded;
+  result_ = result_header(experiment_);
   pending_checks_ = planned_checks(experiment_);
+}
+
+ExperimentResult result_header(const Experiment& experiment) {
+  ExperimentResult r;
+  r.file = experiment.file;
+  r.id = experiment.id;
+  r.title = experiment.title;
+  r.about = experiment.about;
+  r.lab = experiment.lab;
+  r.graded = experiment.graded;
+  return r;
 }
 
 std::vector<CheckResult> planned_checks(const Experiment& experiment) {

@@ -1,5 +1,6 @@
 // Each experiment in a child process of its own: what crosses the pipe, and what a crash, an exception or a
 // Ctrl-C in the child makes of the experiment, while the runner's own process stays where it was.
+#include "experiment_text.h"
 #include "run/child.h"
 
 #include <gtest/gtest.h>
@@ -17,14 +18,6 @@ using namespace socklab::harness;
 
 namespace {
 
-Experiment load_text(const std::string& name, const std::string& xml) {
-  std::string path = testing::TempDir() + name + std::to_string(getpid()) + ".xml";
-  std::ofstream(path) << xml;
-  std::vector<LoadError> errors;
-  auto e = load_experiment(path, errors);
-  EXPECT_TRUE(errors.empty()) << errors.front().text();
-  return *e;
-}
 
 ino_t network_namespace() {
   struct stat st {};

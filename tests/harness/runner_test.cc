@@ -7,6 +7,7 @@
 
 #include <fstream>
 
+#include "experiment_text.h"
 #include "load/loader.h"
 #include "run/runner.h"
 
@@ -28,14 +29,6 @@ class FakeSource : public SocketSource {
   int fail_from_, calls_ = 0;
 };
 
-Experiment load_text(const std::string& name, const std::string& xml) {
-  std::string path = testing::TempDir() + name + std::to_string(getpid()) + ".xml";
-  std::ofstream(path) << xml;
-  std::vector<LoadError> errors;
-  auto e = load_experiment(path, errors);
-  EXPECT_TRUE(errors.empty()) << errors.front().text();
-  return *e;
-}
 
 }  // namespace
 
