@@ -22,6 +22,12 @@ bool LineReader::read_line(std::string& line) {
 
 bool LineReader::take_line(std::string& line) {
   std::size_t newline = buffer_.find('\n', searched_);
+  // The limit counts every byte before the '\n' (a '\r' too), however the bytes arrived: a line of exactly
+  // max_line bytes is taken, one byte more is refused even when its '\n' came in the same read.
+  std::size_t length = (newline != std::string::npos ? newline : buffer_.size()) - start_;
+  if (length > max_line_) {
+    throw std::length_error(what_ + ": line longer than " + std::to_string(max_line_) + " bytes");
+  }
   if (newline != std::string::npos) {
     line.assign(buffer_, start_, newline - start_);
     start_ = searched_ = newline + 1;
@@ -37,9 +43,6 @@ bool LineReader::take_line(std::string& line) {
 }
 
 void LineReader::read_some() {
-  if (buffer_.size() - start_ > max_line_) {
-    throw std::length_error(what_ + ": line longer than " + std::to_string(max_line_) + " bytes");
-  }
   // Drop the lines already handed out before the buffer grows.
   buffer_.erase(0, start_);
   searched_ -= start_;

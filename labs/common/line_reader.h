@@ -20,7 +20,8 @@ class LineReader {
   // Blocks until a whole line is there, stores it in `line` and returns true. Returns false at end of
   // stream; a last line without '\n' is returned first, as a line. Throws std::system_error when read()
   // fails (for a socket e.g. "recv 127.0.0.1:5000: Connection reset by peer"), std::length_error when a
-  // line grows beyond max_line bytes, and StopRequested when SIGINT/SIGTERM interrupts the wait.
+  // line has more than max_line bytes before its '\n' (a '\r' counts, the '\n' does not), and
+  // StopRequested when SIGINT/SIGTERM interrupts the wait.
   bool read_line(std::string& line);
 
   // For poll()-driven programs: read_some() makes exactly one read() (call it when poll says the fd is

@@ -68,7 +68,11 @@ Options parse_args(int argc, char* argv[]) {
   return options;
 }
 
-bool is_goodbye(const std::string& line) { return line == "bye" || (!line.empty() && line[0] == '\x1b'); }
+// "bye" exactly (a line typed as "bye\r\n" counts too), or any line starting with ESC; "Bye" and " bye" are
+// ordinary lines.
+bool is_goodbye(const std::string& line) {
+  return line == "bye" || line == "bye\r" || (!line.empty() && line[0] == '\x1b');
+}
 
 void run(const Options& options) {
   install_signal_handlers();  // also ignores SIGPIPE: a send to a reset connection fails with EPIPE instead

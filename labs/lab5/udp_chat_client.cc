@@ -142,7 +142,7 @@ class ChatClient {
 bool is_exit(const std::string& line) { return strcasecmp(line.c_str(), "exit") == 0; }
 
 void chat(ChatClient& client) {
-  LineReader keyboard(STDIN_FILENO, "read stdin", kMaxDatagram);
+  LineReader keyboard(STDIN_FILENO, "read stdin");  // a line too long for a datagram is refused below
   std::string line, datagram;
   for (;;) {
     pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {client.fd(), POLLIN, 0}};

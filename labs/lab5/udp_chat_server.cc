@@ -50,9 +50,9 @@ class ChatRoom {
     auto member = std::find_if(members_.begin(), members_.end(),
                                [&](const Member& m) { return same_address(m.address, from); });
     if (verb == "JOIN") {
-      join(argument, from, member);
-    } else if (verb != "MSG" && verb != "LEAVE") {
-      refuse(from, "unknown command");  // garbage, an empty datagram, a typo: answered, never fatal
+      join(argument, from, member);  // a bare "JOIN" has an empty nickname: refused as a bad one
+    } else if (verb != "MSG" && datagram != "LEAVE") {
+      refuse(from, "unknown command");  // garbage, an empty datagram, "join", "LEAVE now": never fatal
     } else if (member == members_.end()) {
       refuse(from, "not joined");  // only the address that joined may speak under a nickname
     } else if (verb == "LEAVE") {
@@ -62,6 +62,8 @@ class ChatRoom {
       broadcast("LEFT " + nick, from);
     } else if (argument.find_first_of("\r\n") != std::string_view::npos) {
       refuse(from, "bad message: line breaks are not allowed");  // they could fake lines on others' screens
+    } else if (5 + member->nick.size() + 1 + argument.size() > kMaxDatagram) {
+      refuse(from, "message too long");  // "FROM nick text" would not fit in one datagram
     } else {
       emit("message " + member->nick + " " + std::string(argument));
       broadcast("FROM " + member->nick + " " + std::string(argument), from);

@@ -1,4 +1,5 @@
-/* echo_client the student way, in C (see echo_server.c). Mutants: MUTANT_IGNORE_BYE, MUTANT_NO_EOF_REPORT. */
+/* echo_client the student way, in C (see echo_server.c). Mutants: MUTANT_IGNORE_BYE, MUTANT_NO_EOF_REPORT,
+ * MUTANT_BYE_CRLF_IGNORED, MUTANT_DROP_LAST_LINE. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -67,8 +68,15 @@ int main(int argc, char **argv) {
   static char in[4 * 1024 * 1024];
   while (fgets(in, sizeof in, stdin)) {
     size_t n = strlen(in);
-    int bye = !strcmp(in, "bye\n") || in[0] == 27;
+#ifdef MUTANT_BYE_CRLF_IGNORED
+    int bye = !strcmp(in, "bye\n") || in[0] == 27; /* mistake: "bye\r\n" is not bye */
+#else
+    int bye = !strcmp(in, "bye\n") || !strcmp(in, "bye\r\n") || in[0] == 27;
+#endif
     if (bye) strcpy(in, "bye\n"), n = 4;
+#ifdef MUTANT_DROP_LAST_LINE
+    if (in[n - 1] != '\n') break; /* mistake: a last line without '\n' is never sent */
+#endif
     if (n == 0 || in[n - 1] != '\n') in[n++] = '\n';
     if (send(s, in, n, 0) < 0) {
       fprintf(stderr, "echo_client: send: %s\n", strerror(errno));
@@ -100,5 +108,6 @@ int main(int argc, char **argv) {
     memmove(buf, buf + len + 1, have - len - 1);
     have -= len + 1;
   }
+  if (have > 0) printf("%.*s\n", (int)have, buf); /* a last reply without '\n' */
   return 0;
 }

@@ -8,12 +8,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
-#define MAX_LINE (2 * 1024 * 1024)
+#ifdef MUTANT_NO_LINE_LIMIT
+#define MAX_LINE (8 * 1024 * 1024) /* mistake: lines longer than the contract's 4 MiB are answered */
+#else
+#define MAX_LINE (4 * 1024 * 1024) /* bytes before the '\n', a '\r' included */
+#endif
 
-static char line[MAX_LINE];
+static char line[MAX_LINE + 1]; /* room for the '\n' of the longest line */
 static char reply[MAX_LINE + 2];
 
 #ifndef MUTANT_NO_REVERSE
@@ -30,6 +37,10 @@ static int char_len(const unsigned char *s, size_t left) {
 #endif
 
 static size_t make_reply(const char *in, size_t len) {
+  int crlf = 0;
+#ifndef MUTANT_CRLF_REVERSED /* mistake: the '\r' of "\r\n" is reversed with the rest, and lands in front */
+  if (len > 0 && in[len - 1] == '\r') crlf = 1, len--;
+#endif
 #ifdef MUTANT_NO_REVERSE
   memcpy(reply, in, len); /* mistake: echoes the line as it came */
 #else
@@ -41,8 +52,36 @@ static size_t make_reply(const char *in, size_t len) {
     i += n;
   }
 #endif
+  if (crlf) reply[len++] = '\r';
   reply[len] = '\n';
   return len + 1;
+}
+
+static int is_bye(const char *in, size_t len) {
+  if (len > 0 && in[len - 1] == '\r') len--; /* "bye\r\n" is bye too */
+#ifdef MUTANT_BYE_ANY_CASE
+  return len == 3 && strncasecmp(in, "bye", 3) == 0; /* mistake: "Bye" ends the session too */
+#else
+  return len == 3 && memcmp(in, "bye", 3) == 0;
+#endif
+}
+
+/* After bye: let the client close first, but give up after 10 s. */
+static void wait_for_close(int c) {
+  char junk[512];
+#ifndef MUTANT_BYE_WAITS_FOREVER /* mistake: a client that never closes holds the server for ever */
+  time_t deadline = time(NULL) + 10;
+  for (;;) {
+    long left = deadline - time(NULL);
+    if (left <= 0) return;
+    struct timeval tv = {left, 0};
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (recv(c, junk, sizeof junk, 0) <= 0) return;
+  }
+#else
+  while (recv(c, junk, sizeof junk, 0) > 0) {
+  }
+#endif
 }
 
 static int send_all(int fd, const char *p, size_t n) {
@@ -77,19 +116,20 @@ static void serve(int c) {
 #else
       if (send_all(c, reply, n) < 0) return;
 #endif
-      int bye = len == 3 && memcmp(line, "bye", 3) == 0;
+      int bye = is_bye(line, len);
       memmove(line, nl + 1, used - len - 1);
       used -= len + 1;
       if (bye) {
-        char junk[512];
-        while (recv(c, junk, sizeof junk, 0) > 0) {
-        } /* let the client close first */
+        wait_for_close(c);
         return;
       }
       continue;
     }
-    if (used == MAX_LINE) return;
-    ssize_t r = recv(c, line + used, MAX_LINE - used, 0);
+    if (used == sizeof line) { /* no '\n' within MAX_LINE + 1 bytes: too long */
+      fprintf(stderr, "echo_server: line longer than %d bytes, closing the connection\n", MAX_LINE);
+      return;
+    }
+    ssize_t r = recv(c, line + used, sizeof line - used, 0);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) {
       perror("echo_server: recv");
@@ -99,6 +139,7 @@ static void serve(int c) {
 #ifdef MUTANT_LOOP_ON_EOF
       continue; /* mistake: recv() == 0 means the peer closed, not "no data yet" */
 #else
+      if (used > 0) send_all(c, reply, make_reply(line, used)); /* a last line without '\n' */
       return;
 #endif
     }
@@ -155,9 +196,13 @@ int main(int argc, char **argv) {
     socklen_t plen = sizeof peer;
     int c = accept(s, (struct sockaddr *)&peer, &plen);
     if (c < 0) continue;
+#ifndef MUTANT_SILENT /* mistake: the events are not reported on stdout */
     printf("connected %s:%d\n", inet_ntoa(peer.sin_addr), ntohs(peer.sin_port));
+#endif
     serve(c);
     close(c);
+#ifndef MUTANT_SILENT
     printf("disconnected %s:%d\n", inet_ntoa(peer.sin_addr), ntohs(peer.sin_port));
+#endif
   }
 }

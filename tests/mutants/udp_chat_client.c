@@ -1,4 +1,4 @@
-/* udp_chat_client the student way, in C, with select(). */
+/* udp_chat_client the student way, in C, with select(). Mutants: MUTANT_NO_NICK_CHECK, MUTANT_IGNORE_REFUSED. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -18,7 +18,13 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "-p")) port = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "-n")) nick = argv[i + 1];
   }
-  if (port < 1 || port > 65535 || !nick || !*nick || strlen(nick) > 32 || strchr(nick, ' ')) {
+  int bad_nick = !nick || !*nick || strlen(nick) > 32;
+  for (const char *c = nick; c && *c; c++)
+    if (*c <= ' ' || *c > '~') bad_nick = 1; /* printable ASCII only: a signed char below 0 is not ASCII */
+#ifdef MUTANT_NO_NICK_CHECK
+  bad_nick = !nick; /* mistake: the nickname goes to the server unchecked */
+#endif
+  if (port < 1 || port > 65535 || bad_nick) {
     fprintf(stderr, "usage: udp_chat_client -a ADDR -p PORT -n NICK\n");
     return 2;
   }
@@ -51,6 +57,9 @@ int main(int argc, char **argv) {
     if (select(s + 1, &fds, NULL, NULL, NULL) < 0) continue;
     if (FD_ISSET(s, &fds)) {
       n = recv(s, buf, sizeof buf - 1, 0);
+#ifdef MUTANT_IGNORE_REFUSED
+      if (n < 0) continue; /* mistake: ECONNREFUSED (the server is gone) is ignored */
+#endif
       if (n < 0) {
         fprintf(stderr, "udp_chat_client: server gone: %s\n", strerror(errno));
         return 1;

@@ -1,13 +1,21 @@
 /* udp_chat_server the student way, in C. Mutants: MUTANT_ECHO_TO_SENDER, MUTANT_DUPLICATE_NICKS,
- * MUTANT_CRASH_ON_EMPTY. */
+ * MUTANT_CRASH_ON_EMPTY, MUTANT_REJOIN_REFUSED, MUTANT_COMMANDS_ANY_CASE, MUTANT_BAD_JOIN_IGNORED,
+ * MUTANT_LEAVE_PREFIX, MUTANT_REFUSE_EMPTY_MSG, MUTANT_NO_LENGTH_CHECK. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #define MAX_MEMBERS 64
+#define MAX_DATAGRAM 65507
+
+#ifdef MUTANT_COMMANDS_ANY_CASE
+#define strncmp strncasecmp /* mistake: "join bob" is taken for JOIN */
+#define strcmp strcasecmp
+#endif
 
 struct member {
   char nick[33];
@@ -62,7 +70,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   printf("listening 0.0.0.0:%s\n", argv[1]);
-  static char buf[65536], out[65600];
+  static char buf[65536], out[2 * 65536]; /* room for any relay: "FROM nick " and a whole datagram */
   for (;;) {
     struct sockaddr_in from;
     socklen_t flen = sizeof from;
@@ -73,17 +81,24 @@ int main(int argc, char **argv) {
 #endif
     buf[n] = 0;
     int me = find(&from);
-    if (!strncmp(buf, "JOIN ", 5)) {
-      char *nick = buf + 5;
+    if (!strncmp(buf, "JOIN ", 5) || !strcmp(buf, "JOIN")) {
+      char *nick = buf[4] ? buf + 5 : buf + 4; /* bare JOIN: an empty nickname */
       int taken = 0;
       for (int i = 0; i < count; i++)
         if (!strcmp(members[i].nick, nick)) taken = 1;
 #ifdef MUTANT_DUPLICATE_NICKS
       taken = 0; /* mistake: nobody checks */
 #endif
-      if (!good_nick(nick)) say(&from, "ERR bad nickname");
-      else if (me >= 0) {
+      if (!good_nick(nick)) {
+#ifndef MUTANT_BAD_JOIN_IGNORED /* mistake: a bad nickname gets no answer at all */
+        say(&from, "ERR bad nickname");
+#endif
+      } else if (me >= 0) {
+#ifdef MUTANT_REJOIN_REFUSED
+        snprintf(out, sizeof out, "ERR already joined"); /* mistake: a resent JOIN is refused */
+#else
         snprintf(out, sizeof out, strcmp(members[me].nick, nick) ? "ERR already joined" : "OK %s", nick);
+#endif
         say(&from, out);
       } else if (taken) say(&from, "ERR nickname taken");
       else if (count == MAX_MEMBERS) say(&from, "ERR room full");
@@ -96,13 +111,24 @@ int main(int argc, char **argv) {
         tell_others(&from, out);
       }
     } else if (!strncmp(buf, "MSG ", 4) || !strcmp(buf, "MSG")) {
+      const char *text = n > 4 ? buf + 4 : "";
       if (me < 0) say(&from, "ERR not joined");
-      else if (strchr(buf, '\n')) say(&from, "ERR bad message");
+      else if (strchr(buf, '\n') || strchr(buf, '\r')) say(&from, "ERR bad message");
+#ifdef MUTANT_REFUSE_EMPTY_MSG
+      else if (!*text) say(&from, "ERR empty message"); /* mistake: an empty MSG is relayed as an empty line */
+#endif
+#ifndef MUTANT_NO_LENGTH_CHECK /* mistake: "FROM nick text" too long for a datagram: sendto fails, silently */
+      else if (5 + strlen(members[me].nick) + 1 + strlen(text) > MAX_DATAGRAM) say(&from, "ERR message too long");
+#endif
       else {
-        snprintf(out, sizeof out, "FROM %s %s", members[me].nick, n > 4 ? buf + 4 : "");
+        snprintf(out, sizeof out, "FROM %s %s", members[me].nick, text);
         tell_others(&from, out);
       }
+#ifdef MUTANT_LEAVE_PREFIX
+    } else if (!strncmp(buf, "LEAVE", 5)) { /* mistake: "LEAVE now" leaves too */
+#else
     } else if (!strcmp(buf, "LEAVE")) {
+#endif
       if (me < 0) say(&from, "ERR not joined");
       else {
         snprintf(out, sizeof out, "LEFT %s", members[me].nick);

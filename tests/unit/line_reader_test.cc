@@ -113,6 +113,18 @@ TEST(LineReader, RefusesALineBeyondItsLimit) {
   EXPECT_THROW(reader.read_line(line), std::length_error);
 }
 
+// The limit is exact: max_line bytes before the '\n' (a '\r' counts) are a line; one byte more is refused,
+// even when the '\n' arrives in the same read as the rest.
+TEST(LineReader, LimitCountsTheBytesBeforeTheNewline) {
+  SocketPair pair;
+  pair.write(std::string(99, 'x') + "\r\n" + std::string(101, 'y') + "\n");
+  LineReader reader(pair.b, "recv test", 100);
+  std::string line;
+  ASSERT_TRUE(reader.read_line(line));
+  EXPECT_EQ(line, std::string(99, 'x') + "\r");
+  EXPECT_THROW(reader.read_line(line), std::length_error);
+}
+
 // A read error becomes a system_error naming the stream (here read(2) on a directory: EISDIR).
 TEST(LineReader, ReportsReadErrorsWithTheirSubject) {
   int directory = open("/", O_RDONLY | O_CLOEXEC);
