@@ -104,6 +104,77 @@ Lab resolve_lab(const GradeOptions& o) {
   throw std::runtime_error("no lab \"" + o.lab + "\" in " + o.experiments_dir + " (its labs: " + known + ")");
 }
 
+namespace {
+
+// The grading's sandbox: its own directory (the copy, /tmp, /dev/shm), uid, cgroup; bwrap around every command.
+sandbox::SandboxOptions sandbox_options(const GradeOptions& o, const Lab& lab) {
+  sandbox::SandboxOptions box;
+  box.enabled = o.sandbox;
+  box.private_mounts = o.private_mounts;
+  box.cgroup.memory_bytes = o.memory_bytes;
+  box.cgroup.pids = o.pids;
+  box.disk_bytes = o.disk_bytes;
+  box.copy.max_total_bytes = o.disk_bytes / 2;
+  box.uid_first = o.sandbox_uid_first;
+  box.uid_last = o.sandbox_uid_last;
+  box.program_limits = student_limits(o.sanitize, lab.cpu_time);
+  box.build_limits = build_limits();
+  std::error_code self_error;
+  box.hidden = {o.reference_bin_dir, o.experiments_dir, fs::read_symlink("/proc/self/exe", self_error).parent_path().string()};
+  return box;
+}
+
+// The lab's graded experiments against the programs chosen for them, the student's sandboxed; Ctrl-C stops,
+// cleans up and reports what ran.
+void run_experiments(const GradeOptions& o, const Lab& lab, const std::vector<Experiment>& experiments,
+                     const BuildOutcome& build, sandbox::Sandbox& box, Reporter& live, const bool* interrupted,
+                     GradeResult& r) {
+  RunOptions run;
+  run.bin_dir = o.reference_bin_dir;
+  run.time_scale = o.time_scale;
+  // Sandboxed programs share the experiment's network namespace, so it must be one of the experiment's own.
+  run.isolation = o.sandbox && o.isolation == Isolation::kAuto ? Isolation::kNetns : o.isolation;
+  run.verbose = o.verbose;
+  choose_programs(lab, box.build_dir(), build, r, run);
+  EventLoop loop;
+  auto plain = make_boost_launcher(loop);
+  auto launcher = box.program_launcher(loop, *plain);  // the student's programs sandboxed, reference ones as they are
+  Runner runner(loop, *launcher, run, live);
+  boost::asio::signal_set stop(loop.context(), SIGINT, SIGTERM);
+  stop.async_wait([&](const boost::system::error_code& error, int) {
+    if (!error) runner.interrupt();
+  });
+  for (const Experiment& e : experiments) {
+    if (runner.interrupted() || (interrupted && *interrupted)) break;
+    r.experiments.push_back(runner.run(e));
+  }
+  r.interrupted = runner.interrupted();
+  stop.cancel();
+  loop.poll();
+}
+
+// Sanitizer reports go to a program's stderr, whichever check failed because of them: collect them all, once each.
+std::vector<std::string> sanitizer_findings(const std::vector<ExperimentResult>& experiments) {
+  std::vector<std::string> findings;
+  for (const auto& e : experiments) {
+    for (const auto& p : e.processes) {
+      for (const std::string& report : p.sanitizer_reports) {
+        std::string finding = e.id + ": " + p.program + ": " + report;
+        if (std::find(findings.begin(), findings.end(), finding) == findings.end()) findings.push_back(finding);
+      }
+    }
+  }
+  return findings;
+}
+
+std::string student_name(const std::string& submission) {
+  std::string name = fs::path(submission).lexically_normal().filename().string();
+  if (name.empty() || name == ".") name = fs::absolute(submission).lexically_normal().parent_path().filename().string();
+  return name;
+}
+
+}  // namespace
+
 GradeResult grade_submission(const GradeOptions& o, Reporter& live, const bool* interrupted) {
   auto started = Clock::now();
   Lab lab = resolve_lab(o);
@@ -113,70 +184,21 @@ GradeResult grade_submission(const GradeOptions& o, Reporter& live, const bool* 
   GradeResult r;
   r.lab = lab.id;
   r.lab_title = lab.title;
-  r.student = fs::path(o.submission).lexically_normal().filename().string();
-  if (r.student.empty() || r.student == ".") r.student = fs::absolute(o.submission).lexically_normal().parent_path().filename().string();
+  r.student = student_name(o.submission);
 
-  // The grading's sandbox: its own directory (the copy, /tmp, /dev/shm), uid, cgroup; bwrap around every command.
-  sandbox::SandboxOptions box_options;
-  box_options.enabled = o.sandbox;
-  box_options.private_mounts = o.private_mounts;
-  box_options.cgroup.memory_bytes = o.memory_bytes;
-  box_options.cgroup.pids = o.pids;
-  box_options.disk_bytes = o.disk_bytes;
-  box_options.copy.max_total_bytes = o.disk_bytes / 2;
-  box_options.uid_first = o.sandbox_uid_first;
-  box_options.uid_last = o.sandbox_uid_last;
-  box_options.program_limits = student_limits(o.sanitize, lab.cpu_time);
-  box_options.build_limits = build_limits();
-  std::error_code self_error;
-  box_options.hidden = {o.reference_bin_dir, o.experiments_dir,
-                        fs::read_symlink("/proc/self/exe", self_error).parent_path().string()};
-  sandbox::Sandbox box(box_options);
+  sandbox::Sandbox box(sandbox_options(o, lab));
   r.sandbox_uid = box.uid();
   become_subreaper();  // without the sandbox: a daemon the build starts is reparented to us, not to init
-  sandbox::CopyReport copied = box.copy_in(o.submission);
-  r.left_out = copied.left_out;
-  fs::path src = box.build_dir();
+  r.left_out = box.copy_in(o.submission).left_out;
 
-  BuildOutcome b = build_submission(BuildRequest{lab.submission_programs(), o.sanitize, lab.build_timeout}, src, box);
+  BuildOutcome b = build_submission(BuildRequest{lab.submission_programs(), o.sanitize, lab.build_timeout}, box.build_dir(), box);
   r.leftovers_killed = box.end_all();  // nothing the build started runs on into the experiments
   r.build = b.status;
   r.build_method = b.method;
   r.build_log = tail_of(b.log, 40);
+  if (r.graded()) run_experiments(o, lab, experiments, b, box, live, interrupted, r);
+  r.findings = sanitizer_findings(r.experiments);
 
-  if (r.graded()) {
-    RunOptions run;
-    run.bin_dir = o.reference_bin_dir;
-    run.time_scale = o.time_scale;
-    // Sandboxed programs share the experiment's network namespace, so it must be one of the experiment's own.
-    run.isolation = o.sandbox && o.isolation == Isolation::kAuto ? Isolation::kNetns : o.isolation;
-    run.verbose = o.verbose;
-    choose_programs(lab, src, b, r, run);
-    EventLoop loop;
-    auto plain = make_boost_launcher(loop);
-    auto launcher = box.program_launcher(loop, *plain);  // the student's programs sandboxed, reference ones as they are
-    Runner runner(loop, *launcher, run, live);
-    boost::asio::signal_set stop(loop.context(), SIGINT, SIGTERM);  // Ctrl-C: stop, clean up, report
-    stop.async_wait([&](const boost::system::error_code& error, int) {
-      if (!error) runner.interrupt();
-    });
-    for (const Experiment& e : experiments) {
-      if (runner.interrupted() || (interrupted && *interrupted)) break;
-      r.experiments.push_back(runner.run(e));
-    }
-    r.interrupted = runner.interrupted();
-    stop.cancel();
-    loop.poll();
-  }
-  // Sanitizer reports go to a program's stderr, whichever check failed because of them: collect them all.
-  for (const auto& e : r.experiments) {
-    for (const auto& p : e.processes) {
-      for (const std::string& report : p.sanitizer_reports) {
-        std::string finding = e.id + ": " + p.program + ": " + report;
-        if (std::find(r.findings.begin(), r.findings.end(), finding) == r.findings.end()) r.findings.push_back(finding);
-      }
-    }
-  }
   // Every process of the student's is gone before this returns (and so before any report is written).
   r.leftovers_killed += box.end_all();
   r.confinement = box.confinement();
