@@ -2,13 +2,14 @@
 //
 //   tcp_chat_client [-a ADDR] -p PORT [--half-duplex]
 //
-// Full duplex: poll() waits on the keyboard and the socket at once, so a line from the server is printed the moment
-// it arrives, whether or not the user is typing, and a typed line is sent the moment Enter is pressed. Every line
-// from the server is printed on stdout exactly as it came; the server decides what a line says ("IP:PORT: text" in
-// a hub, the operator's words in p2p). "q" or end of input sends "q" and closes; exit 0.
-// --half-duplex (for the observation experiment): read a line from the keyboard, send it, wait for one line from the
-// server, print it, again: the way a program without poll() or threads chats. While it sleeps on the keyboard,
-// lines from the others wait unseen in its socket's receive queue (ss: Recv-Q).
+// Full duplex: poll() waits on the keyboard and the socket at once, so a line from the server is printed the
+// moment it arrives, whether or not the user is typing, and a typed line is sent the moment Enter is
+// pressed. Every line from the server is printed on stdout exactly as it came; the server decides what a
+// line says ("IP:PORT: text" in a hub, the operator's words in p2p). "q" or end of input sends "q" and
+// closes; exit 0.
+// --half-duplex (for the observation experiment): read a line from the keyboard, send it, wait for one line
+// from the server, print it, again: the way a program without poll() or threads chats. While it sleeps on
+// the keyboard, lines from the others wait unseen in its socket's receive queue (ss: Recv-Q).
 // The server closing the connection: "tcp_chat_client: server closed the connection" on stderr, exit 1.
 #include <netinet/in.h>
 #include <poll.h>
@@ -120,7 +121,8 @@ void run(const Options& options) {
     chat(sock.get(), keyboard, incoming, server_name);
   }
   // Leaving: "q" is the chat's goodbye (closing without it is a leave too); the socket closes on the way out.
-  (void)!send(sock.get(), "q\n", 2, MSG_NOSIGNAL);  // best effort: if the server is gone there is nobody to tell
+  // Best effort: if the server is gone there is nobody to tell.
+  (void)!send(sock.get(), "q\n", 2, MSG_NOSIGNAL);
 }
 
 }  // namespace

@@ -3,17 +3,18 @@
 //   tcp_chat_server PORT --mode p2p|hub [--max-clients N]
 //
 // One thread and one poll() over everything: the listener, every client, and in p2p the operator's keyboard.
-// Every client socket is non-blocking and has an output queue of its own: a line for a client is appended to its
-// queue, and the queue drains as fast as that client reads. A client that stops reading only makes its own queue
-// grow, and past kMaxQueued bytes it is dropped. (With blocking sends, the server would sleep in send() to that one
-// client, and the whole room with it.)
-// p2p: the operator's lines go to the one client; its lines appear here as "IP:PORT: text"; a second client is
-//      told "busy" and closed.
-// hub: each client's line goes to every *other* client as "IP:PORT: text"; they also see "IP:PORT joined" and
-//      "IP:PORT left"; beyond --max-clients a client is told "room full" and closed.
+// Every client socket is non-blocking and has an output queue of its own: a line for a client is appended to
+// its queue, and the queue drains as fast as that client reads. A client that stops reading only makes its
+// own queue grow, and past kMaxQueued bytes it is dropped. (With blocking sends, the server would sleep in
+// send() to that one client, and the whole room with it.)
+// p2p: the operator's lines go to the one client; its lines appear here as "IP:PORT: text"; a second client
+//      is told "busy" and closed.
+// hub: each client's line goes to every *other* client as "IP:PORT: text"; they also see "IP:PORT joined"
+//      and "IP:PORT left"; beyond --max-clients a client is told "room full" and closed.
 // A client leaves with the line "q", by closing (EOF) or by a reset.
 // stdout: "listening 0.0.0.0:PORT", "connected IP:PORT", "refused IP:PORT busy|room full",
-//         "dropped IP:PORT: not reading (over 1048576 bytes queued)", "disconnected IP:PORT", and in p2p "IP:PORT: text".
+//         "dropped IP:PORT: not reading (over 1048576 bytes queued)", "disconnected IP:PORT",
+//         and in p2p "IP:PORT: text".
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -45,8 +46,9 @@ const char* kUsage =
     "  --max-clients N  hub: refuse clients beyond N with \"room full\" (1-1000, default 100)\n"
     "example: tcp_chat_server 9999 --mode hub --max-clients 10\n";
 
-constexpr std::size_t kMaxLine = 64 * 1024;       // longer lines end that client's session
-constexpr std::size_t kMaxQueued = 1024 * 1024;  // bytes for one client that its kernel buffer has no room for yet
+constexpr std::size_t kMaxLine = 64 * 1024;  // longer lines end that client's session
+// Bytes for one client that its kernel send buffer has no room for yet: more, and the client is dropped.
+constexpr std::size_t kMaxQueued = 1024 * 1024;
 
 enum class Mode { kP2p, kHub };
 
@@ -91,13 +93,14 @@ Options parse_args(int argc, char* argv[]) {
 }
 
 void set_nonblocking(int fd, const std::string& subject) {
-  // From now on recv(), send() and accept() never wait: they fail with EAGAIN instead (see fcntl(2), O_NONBLOCK).
+  // From now on recv(), send() and accept() never wait: they fail with EAGAIN instead (fcntl(2), O_NONBLOCK).
   int flags = fcntl(fd, F_GETFL);
   if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) throw sys_error("fcntl O_NONBLOCK " + subject);
 }
 
 struct Client {
-  Client(FileDescriptor s, std::string n) : sock(std::move(s)), name(std::move(n)), reader(sock.get(), "recv " + name, kMaxLine) {}
+  Client(FileDescriptor s, std::string n)
+      : sock(std::move(s)), name(std::move(n)), reader(sock.get(), "recv " + name, kMaxLine) {}
   FileDescriptor sock;
   std::string name;    // "127.0.0.1:40312": how the others know this member
   LineReader reader;   // TCP is a byte stream: lines are cut out of it here
@@ -117,7 +120,7 @@ class ChatServer {
       std::vector<pollfd> fds{{listener_.get(), POLLIN, 0}};
       if (p2p) fds.push_back({STDIN_FILENO, POLLIN, 0});
       for (const Client& c : clients_) {
-        // Ask for POLLOUT only while something waits to go out: a socket with room in its buffer is always writable.
+        // POLLOUT only while something waits to go out: a socket with room in its buffer is always writable.
         fds.push_back({c.sock.get(), static_cast<short>(POLLIN | (c.outbox.empty() ? 0 : POLLOUT)), 0});
       }
       wait_for(fds.data(), fds.size());  // the only place the server sleeps (Ctrl-C / SIGTERM end the wait)
@@ -141,7 +144,8 @@ class ChatServer {
     socklen_t length = sizeof address;
     FileDescriptor conn(accept(listener_.get(), reinterpret_cast<sockaddr*>(&address), &length));
     if (!conn.is_open()) {
-      if (errno == EAGAIN || errno == ECONNABORTED || errno == EINTR) return;  // see accept(2): the client gave up
+      // see accept(2): the client gave up (ECONNABORTED) before we took it
+      if (errno == EAGAIN || errno == ECONNABORTED || errno == EINTR) return;
       throw sys_error("accept");
     }
     std::string name = to_string(address);
@@ -149,7 +153,8 @@ class ChatServer {
     if (clients_.size() >= (p2p ? 1u : static_cast<std::size_t>(options_.max_clients))) {
       std::string no = p2p ? "busy" : "room full";
       std::string line = no + "\n";
-      (void)!send(conn.get(), line.data(), line.size(), MSG_NOSIGNAL);  // a new socket's buffer has room for it
+      (void)!send(conn.get(), line.data(), line.size(),
+                  MSG_NOSIGNAL);  // a new socket's buffer has room for it
       emit("refused " + name + " " + no);
       return;  // conn closes here
     }
@@ -208,7 +213,8 @@ class ChatServer {
     c.outbox += line;
     c.outbox += '\n';
     flush(c);
-    if (c.outbox.size() > kMaxQueued) {  // it has not read for a long time: it must not cost us unbounded memory
+    if (c.outbox.size() >
+        kMaxQueued) {  // it has not read for a long time: it must not cost us unbounded memory
       emit("dropped " + c.name + ": not reading (over " + std::to_string(kMaxQueued) + " bytes queued)");
       c.gone = true;
     }
@@ -228,7 +234,7 @@ class ChatServer {
     }
   }
 
-  // Closes and announces the clients that are gone. Telling the others may drop another one: the loop sees it too.
+  // Closes and announces the departed clients; telling the others may drop another: the loop sees it too.
   void sweep() {
     for (auto it = find_gone(); it != clients_.end(); it = find_gone()) {
       std::string name = it->name;
@@ -262,7 +268,8 @@ void run(const Options& options) {
     throw sys_error("bind " + to_string(address));
   }
   if (listen(listener.get(), 16) < 0) throw sys_error("listen " + to_string(address));
-  set_nonblocking(listener.get(), to_string(address));  // a client that vanishes before accept() must not block us
+  // Non-blocking: a client that vanishes between poll() and accept() must not leave us asleep in accept().
+  set_nonblocking(listener.get(), to_string(address));
   emit("listening " + to_string(address));
 
   ChatServer(options, std::move(listener)).run();

@@ -9,7 +9,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string at(const TcpPeer& peer) { return "127.0.0.1:" + std::to_string(peer.local_port()); }
+std::string at(const TcpPeer& peer) {
+  return "127.0.0.1:" + std::to_string(peer.local_port());
+}
 
 class TcpHubTest : public ::testing::Test {
  protected:
@@ -31,8 +33,8 @@ class TcpHubTest : public ::testing::Test {
 
 }  // namespace
 
-// Three members: joins announced to the others, every line reaches the others as IP:PORT: text, never the sender;
-// "q" leaves and the others see it.
+// Three members: joins announced to the others, every line reaches the others as IP:PORT: text, never the
+// sender; "q" leaves and the others see it.
 TEST_F(TcpHubTest, RelaysEachLineToEveryOtherMember) {
   start();
   auto a = join();
@@ -60,7 +62,8 @@ TEST_F(TcpHubTest, RelaysEachLineToEveryOtherMember) {
   EXPECT_EQ(c->read_line(), b_at + " left");
 }
 
-// A reset in the middle of a line: the half line is never relayed, the others see the member leave, the room goes on.
+// A reset in the middle of a line: the half line is never relayed, the others see the member leave, the room
+// goes on.
 TEST_F(TcpHubTest, AResetMidLineDisturbsNobody) {
   start();
   auto a = join();
@@ -98,7 +101,8 @@ TEST_F(TcpHubTest, RefusesBeyondMaxClients) {
 }
 
 // A member that never reads: the others get every line, in order, and the stuck one is dropped once more than
-// 1 MiB waits for it beyond what its kernel buffers hold (about 4 MiB of send buffer and 128 KiB of receive buffer).
+// 1 MiB waits for it beyond what its kernel buffers hold (about 4 MiB of send buffer and 128 KiB of receive
+// buffer).
 TEST_F(TcpHubTest, AMemberThatStopsReadingIsDroppedNotWaitedFor) {
   start();
   auto a = join();
@@ -127,7 +131,8 @@ TEST_F(TcpHubTest, AMemberThatStopsReadingIsDroppedNotWaitedFor) {
     }
   }
   EXPECT_EQ(received, kRounds * kLinesPerRound);
-  EXPECT_TRUE(server->wait_for_line_starting("dropped " + at(*stuck) + ": not reading (over 1048576 bytes queued)"))
+  EXPECT_TRUE(
+      server->wait_for_line_starting("dropped " + at(*stuck) + ": not reading (over 1048576 bytes queued)"))
       << "server output: " << server->stdout_lines().back();
   EXPECT_EQ(server->next_line(), "disconnected " + at(*stuck));
   EXPECT_EQ(a->read_line(), at(*stuck) + " left");
@@ -149,7 +154,8 @@ TEST_F(TcpHubTest, ClosesTheDescriptorOfEveryDepartedMember) {
       << "fd count " << open_fd_count(server->pid()) << ", baseline " << baseline;
 }
 
-// p2p: the operator's lines go to the client, the client's appear on the server's stdout; a second client is busy.
+// p2p: the operator's lines go to the client, the client's appear on the server's stdout; a second client is
+// busy.
 TEST(TcpChatP2p, OperatorAndClientChatBothWays) {
   unsigned short port = free_tcp_port();
   auto server = start_server("tcp_chat_server", port, {"--mode", "p2p"});
@@ -232,5 +238,6 @@ TEST(TcpChatClient, ReportsARefusedConnection) {
   auto status = client.wait_exit();
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(status->describe(), "exit 1");
-  EXPECT_EQ(client.stderr_text(), "tcp_chat_client: connect 127.0.0.1:" + std::to_string(port) + ": Connection refused\n");
+  EXPECT_EQ(client.stderr_text(),
+            "tcp_chat_client: connect 127.0.0.1:" + std::to_string(port) + ": Connection refused\n");
 }
