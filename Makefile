@@ -28,7 +28,7 @@ bench: all
 	bench/grade_batch.sh
 
 # Build and run one lab's experiments with the socklab harness (text report): every folder of experiments/ with a
-# lab.xml is a lab, so `make lab1` ... `make lab5`, and any lab a course adds. TIMELINE=1 adds each experiment's
+# lab.xml is a lab, so `make lab1` ... `make lab6`, and any lab a course adds. TIMELINE=1 adds each experiment's
 # TCP state timeline and packet ladder; HTML=1 also writes build/labN-report.html (and, without SUBMISSION, the
 # packets as build/labN-pcap/). SUBMISSION=DIR checks your own programs exactly as `socklab grade` will.
 lab%: all

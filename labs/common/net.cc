@@ -20,11 +20,11 @@ std::uint16_t parse_port(std::string_view text) {
   return static_cast<std::uint16_t>(value);
 }
 
-int parse_count(std::string_view option, std::string_view text, int max) {
+int parse_count(std::string_view option, std::string_view text, int max, int min) {
   int value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || value < 0 || value > max) {
-    throw UsageError("bad " + std::string(option) + " \"" + std::string(text) + "\" (0-" +
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || value < min || value > max) {
+    throw UsageError("bad " + std::string(option) + " \"" + std::string(text) + "\" (" + std::to_string(min) + "-" +
                      std::to_string(max) + ")");
   }
   return value;

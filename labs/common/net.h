@@ -13,8 +13,9 @@ namespace socklab {
 // UsageError: bad port "70000" (1-65535).
 std::uint16_t parse_port(std::string_view text);
 
-// A positive whole number for an option such as --backlog; throws UsageError naming the option.
-int parse_count(std::string_view option, std::string_view text, int max);
+// A whole number min..max for an option such as --backlog; throws UsageError naming the option:
+// bad backlog "-1" (0-65535).
+int parse_count(std::string_view option, std::string_view text, int max, int min = 0);
 
 // "127.0.0.1" or "localhost" -> an IPv4 socket address with that port. Throws UsageError: bad address "x".
 sockaddr_in make_ipv4_address(std::string_view host, std::uint16_t port);

@@ -21,7 +21,8 @@ const std::vector<Lab> kLabs = {{1, {"echo_server", "echo_client"}},
                                 {2, {"fork_server"}},
                                 {3, {"echo_server"}},
                                 {4, {"echo_client"}},
-                                {5, {"udp_chat_server", "udp_chat_client"}}};
+                                {5, {"udp_chat_server", "udp_chat_client"}},
+                                {6, {"tcp_chat_server", "tcp_chat_client"}}};
 
 enum class Kind { kCFiles, kCMake, kPython, kPythonFiles };
 
@@ -104,7 +105,11 @@ TEST_P(FairnessTest, ScoresFullMarksInTheSandbox) {
 std::vector<Case> all_cases() {
   std::vector<Case> cases;
   for (Kind k : {Kind::kCFiles, Kind::kCMake, Kind::kPython, Kind::kPythonFiles}) {
-    for (const Lab& lab : kLabs) cases.push_back({lab, k});
+    for (const Lab& lab : kLabs) {
+      bool python = k == Kind::kPython || k == Kind::kPythonFiles;
+      if (python && lab.number == 6) continue;  // lab 6's Python fixtures are still to be written from programs.md
+      cases.push_back({lab, k});
+    }
   }
   return cases;
 }

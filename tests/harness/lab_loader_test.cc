@@ -69,9 +69,9 @@ TEST(LabManifest, TheProjectsLabsAreManifests) {
     EXPECT_EQ(lab.handout, kSource + "/docs/labs/lab" + lab.id + ".md");
   }
   EXPECT_TRUE(errors.empty()) << errors.front().text();
-  EXPECT_EQ(ids, (std::vector<std::string>{"1", "2", "3", "4", "5"}));
+  EXPECT_EQ(ids, (std::vector<std::string>{"1", "2", "3", "4", "5", "6"}));
   EXPECT_EQ(handed_in, (std::vector<std::string>{"echo_server echo_client", "fork_server", "echo_server", "echo_client",
-                                                 "udp_chat_server udp_chat_client"}));
+                                                 "udp_chat_server udp_chat_client", "tcp_chat_server tcp_chat_client"}));
 }
 
 // Adding a folder adds a lab, with no C++ change: its programs, points and limits come from its manifest, and

@@ -67,14 +67,29 @@ INSTANTIATE_TEST_SUITE_P(
                      "udp_chat_client: bad nickname \"bo b\" (1-32 printable characters, no spaces)"},
         BadArguments{"udp_chat_client", {"-p", "1", "-n", std::string(33, 'x')},
                      "udp_chat_client: bad nickname \"" + std::string(33, 'x') +
-                         "\" (1-32 printable characters, no spaces)"}),
+                         "\" (1-32 printable characters, no spaces)"},
+        BadArguments{"tcp_chat_server", {"--mode", "hub"}, "tcp_chat_server: missing PORT"},
+        BadArguments{"tcp_chat_server", {"9999"}, "tcp_chat_server: missing --mode p2p|hub"},
+        BadArguments{"tcp_chat_server", {"9999", "--mode", "star"}, "tcp_chat_server: bad mode \"star\" (p2p or hub)"},
+        BadArguments{"tcp_chat_server", {"9999", "--mode"}, "tcp_chat_server: --mode needs a value"},
+        BadArguments{"tcp_chat_server", {"9999", "--mode", "hub", "--max-clients", "0"},
+                     "tcp_chat_server: bad max-clients \"0\" (1-1000)"},
+        BadArguments{"tcp_chat_server", {"9999", "--mode", "p2p", "--max-clients", "3"},
+                     "tcp_chat_server: --max-clients is for --mode hub"},
+        BadArguments{"tcp_chat_server", {"9999", "--mode", "hub", "--bogus"},
+                     "tcp_chat_server: unknown option \"--bogus\""},
+        BadArguments{"tcp_chat_client", {}, "tcp_chat_client: missing -p PORT"},
+        BadArguments{"tcp_chat_client", {"-p", "0"}, "tcp_chat_client: bad port \"0\" (1-65535)"},
+        BadArguments{"tcp_chat_client", {"-p", "1", "--full-duplex"},
+                     "tcp_chat_client: unknown argument \"--full-duplex\""}),
     [](const ::testing::TestParamInfo<BadArguments>& param) {  // e.g. "echo_server_3"
       return param.param.program + "_" + std::to_string(param.index);
     });
 
 // --help is not an error: usage on stdout, exit 0.
 TEST(Help, PrintsUsageOnStdoutAndExitsZero) {
-  for (std::string program : {"echo_server", "echo_client", "fork_server", "udp_chat_server", "udp_chat_client"}) {
+  for (std::string program : {"echo_server", "echo_client", "fork_server", "udp_chat_server", "udp_chat_client",
+                              "tcp_chat_server", "tcp_chat_client"}) {
     Child child(program, {"--help"});
     auto line = child.next_line();
     EXPECT_EQ(line.value_or("").rfind("usage: " + program, 0), 0u) << program;

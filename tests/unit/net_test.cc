@@ -42,6 +42,7 @@ TEST(ParsePort, RefusesEverythingElseWithAClearMessage) {
 TEST(ParseCount, NamesTheOptionAndRange) {
   EXPECT_EQ(socklab::parse_count("backlog", "0", 10), 0);
   EXPECT_EQ(usage_message([] { socklab::parse_count("backlog", "-3", 10); }), "bad backlog \"-3\" (0-10)");
+  EXPECT_EQ(usage_message([] { socklab::parse_count("max-clients", "0", 1000, 1); }), "bad max-clients \"0\" (1-1000)");
 }
 
 TEST(Ipv4Address, AcceptsDottedQuadAndLocalhost) {

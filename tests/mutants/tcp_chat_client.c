@@ -1,0 +1,87 @@
+/* tcp_chat_client the student way, in C, with select(). Mutant: MUTANT_HALF_DUPLEX (fgets, send, one recv). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int main(int argc, char **argv) {
+  const char *host = "127.0.0.1";
+  int port = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "-a") && i + 1 < argc) host = argv[++i];
+    else if (!strcmp(argv[i], "-p") && i + 1 < argc) port = atoi(argv[++i]);
+  }
+  if (port < 1 || port > 65535) {
+    fprintf(stderr, "usage: tcp_chat_client [-a ADDR] -p PORT\n");
+    return 2;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  inet_pton(AF_INET, strcmp(host, "localhost") ? host : "127.0.0.1", &a.sin_addr);
+  if (connect(s, (struct sockaddr *)&a, sizeof a) < 0) {
+    fprintf(stderr, "tcp_chat_client: connect: %s\n", strerror(errno));
+    return 1;
+  }
+  static char buf[70000], line[70000];
+#ifdef MUTANT_HALF_DUPLEX
+  /* mistake: one thing at a time, as without select() or threads */
+  while (fgets(line, sizeof line, stdin)) {
+    if (!strcmp(line, "q\n")) break;
+    send(s, line, strlen(line), 0);
+    ssize_t n = recv(s, buf, sizeof buf - 1, 0);
+    if (n <= 0) {
+      fprintf(stderr, "tcp_chat_client: server closed the connection\n");
+      return 1;
+    }
+    fwrite(buf, 1, n, stdout);
+    fflush(stdout);
+  }
+  send(s, "q\n", 2, 0);
+  return 0;
+#endif
+  size_t have = 0;
+  for (;;) {
+    fd_set fds;
+    FD_ZERO(&fds);
+    FD_SET(0, &fds);
+    FD_SET(s, &fds);
+    if (select(s + 1, &fds, NULL, NULL, NULL) < 0) continue;
+    if (FD_ISSET(s, &fds)) {
+      /* the server's lines are printed as they come: no need to cut them into lines */
+      ssize_t n = recv(s, buf, sizeof buf, 0);
+      if (n <= 0) {
+        fprintf(stderr, "tcp_chat_client: server closed the connection\n");
+        return 1;
+      }
+      fwrite(buf, 1, n, stdout);
+      fflush(stdout);
+    }
+    if (FD_ISSET(0, &fds)) {
+      ssize_t r = read(0, line + have, sizeof line - 1 - have);
+      if (r <= 0) break;
+      have += r;
+      char *nl;
+      int leave = 0;
+      while (!leave && (nl = memchr(line, '\n', have))) {
+        size_t len = nl + 1 - line;
+        if (len == 2 && line[0] == 'q') leave = 1;
+        else send(s, line, len, 0);
+        have -= len;
+        memmove(line, nl + 1, have);
+      }
+      if (leave) break;
+    }
+  }
+  send(s, "q\n", 2, 0);
+  close(s);
+  return 0;
+}
