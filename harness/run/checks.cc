@@ -60,14 +60,18 @@ std::string seen_lines(const std::vector<std::string>& lines, std::size_t from) 
   return out;
 }
 
-// From `cursor` on, the first line that matches: the cursor moves past it.
-bool take_match(const std::vector<std::string>& lines, std::size_t& cursor, const LineMatcher& matches) {
-  for (std::size_t i = cursor; i < lines.size(); ++i) {
+// From `cursor` on, the first line that matches: the cursor moves past it. Lines between `cursor` and `scanned` were
+// already found not to match: a wait asks again at every event, and without this every unread line would be tried
+// again each time (quadratic in a busy program's output).
+bool take_match(const std::vector<std::string>& lines, std::size_t& cursor, std::size_t& scanned, const LineMatcher& matches) {
+  for (std::size_t i = std::max(cursor, scanned); i < lines.size(); ++i) {
     if (matches(lines[i])) {
       cursor = i + 1;
+      scanned = cursor;
       return true;
     }
   }
+  scanned = lines.size();
   return false;
 }
 
@@ -127,7 +131,8 @@ void ExperimentRun::evaluate(const ExpectOutputStep& step, CheckResult& c) {
     std::size_t& cursor = err ? p.cursor_err : p.cursor_out;
     std::size_t from = cursor;
     LineMatcher matches(step.expected.match, expected);
-    bool found = wait_event([&] { return take_match(stream.lines, cursor, matches) || stream.closed; },
+    std::size_t scanned = cursor;
+    bool found = wait_event([&] { return take_match(stream.lines, cursor, scanned, matches) || stream.closed; },
                             deadline) && cursor > from;
     if (!found) {
       fail(c, describe_match(step.expected.match, expected, "line") + " on " + id + "'s " + stream_name(step.stream) +
@@ -150,10 +155,12 @@ void ExperimentRun::evaluate(const ExpectNoOutputStep& step, CheckResult& c) {
   std::string unwanted = step.only ? placeholders_.fill(step.only->text) : "";
   std::optional<LineMatcher> only;
   if (step.only) only.emplace(step.only->match, unwanted);
+  std::size_t scanned = cursor;  // lines before this were tried already (see take_match)
   auto offending = [&]() -> std::optional<std::string> {
-    for (std::size_t i = cursor; i < stream.lines.size(); ++i) {
+    for (std::size_t i = scanned; i < stream.lines.size(); ++i) {
       if (!only || (*only)(stream.lines[i])) return stream.lines[i];
     }
+    scanned = stream.lines.size();
     if (!step.only && !stream.partial.empty()) return stream.partial;
     return std::nullopt;
   };
@@ -267,9 +274,9 @@ void ExperimentRun::evaluate(const ExpectTcpLineStep& step, CheckResult& c) {
   LineMatcher matches(step.expected.match, expected);
   for (auto& conn : connections(step.conn)) {
     RawTcp* r = conn.get();
-    std::size_t from = r->cursor;
+    std::size_t from = r->cursor, scanned = r->cursor;
     bool found = wait_event([&] {
-      return take_match(r->lines, r->cursor, matches) || r->eof || !r->error.empty();
+      return take_match(r->lines, r->cursor, scanned, matches) || r->eof || !r->error.empty();
     }, deadline) && r->cursor > from;
     if (!found) {
       fail(c, describe_match(step.expected.match, expected, "line") + " on connection " + step.conn + " within " +
@@ -299,7 +306,8 @@ void ExperimentRun::evaluate(const ExpectDatagramStep& step, CheckResult& c) {
   std::string expected = placeholders_.fill(step.expected.text);
   std::size_t from = u.cursor;
   LineMatcher matches(step.expected.match, expected);
-  bool found = wait_event([&] { return take_match(u.datagrams, u.cursor, matches); }, deadline);
+  std::size_t scanned = u.cursor;
+  bool found = wait_event([&] { return take_match(u.datagrams, u.cursor, scanned, matches); }, deadline);
   if (!found) {
     fail(c, describe_match(step.expected.match, expected, "datagram") + " to socket " + step.socket + " within " +
                 seconds(scaled(step.check.timeout)),
