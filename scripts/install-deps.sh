@@ -20,8 +20,12 @@ set -euo pipefail
 #                         loader); recording every state change of a connect/close workload costs it ~4 % instead
 #                         of a tracefs instance's 6-8 % (timeline_bench), and nothing of it outlives socklab
 #                         (pkg-config finds libbpf)
+#   munge, slurm-wlm      a real single-node Slurm for the test of grading/slurm/grade_array.sbatch (slurm_test.sh
+#                         starts munged, slurmctld and slurmd with a slurm.conf of its own and takes them down).
+#                         Under systemd Debian also starts its own munged (a local credential daemon); its slurmctld
+#                         and slurmd stay down, there being no /etc/slurm/slurm.conf
 packages=(g++ cmake make libgtest-dev iproute2 libboost1.81-dev libpugixml-dev libcli11-dev nlohmann-json3-dev
-  libbenchmark-dev tcpdump bubblewrap python3 clang libbpf-dev pkg-config)
+  libbenchmark-dev tcpdump bubblewrap python3 clang libbpf-dev pkg-config munge slurm-wlm)
 
 missing=()
 if ! command -v dpkg-query >/dev/null 2>&1; then

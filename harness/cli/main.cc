@@ -15,6 +15,7 @@
 #include "load/lab_loader.h"
 #include "load/loader.h"
 #include "grade/batch.h"
+#include "grade/class_report.h"
 #include "grade/grade.h"
 #include "capture/isolation.h"
 #include "report/html.h"
@@ -240,6 +241,8 @@ int command_grade(const GradeOptions& options, const std::string& format, const 
   if (format == "json") write_grade_json(out, result);
   if (format == "junit") write_grade_junit(out, result);
   if (format == "gradescope") write_gradescope(out, result);
+  if (format == "prairielearn") write_prairielearn(out, result);
+  if (format == "autolab") write_autolab(out, result);
   if (format != "text" && live_text) write_grade_text(std::cout, result, isatty(STDOUT_FILENO));
   if (result.interrupted) return 130;
   if (!result.graded()) {
@@ -249,7 +252,7 @@ int command_grade(const GradeOptions& options, const std::string& format, const 
   return 0;
 }
 
-int command_gradebook(const std::vector<std::string>& paths, const std::string& csv_path) {
+int command_gradebook(const std::vector<std::string>& paths, const std::string& csv_path, const std::string& html_path) {
   std::vector<std::string> files;
   for (const std::string& p : paths) {
     std::error_code ec;
@@ -262,10 +265,24 @@ int command_gradebook(const std::vector<std::string>& paths, const std::string& 
     }
   }
   std::sort(files.begin(), files.end());
+  std::string error;
+  if (!html_path.empty()) {
+    std::vector<nlohmann::json> reports;
+    if (!read_grade_reports(files, reports, error)) {
+      std::cerr << "socklab: " << error << "\n";
+      return 2;
+    }
+    std::ofstream html(html_path);
+    write_class_report(html, reports);
+    if (!html) {
+      std::cerr << "socklab: cannot write " << html_path << "\n";
+      return 2;
+    }
+    if (csv_path.empty()) return 0;  // the report alone was asked for
+  }
   std::ofstream file;
   if (!csv_path.empty()) file.open(csv_path);
   std::ostream& out = csv_path.empty() ? std::cout : static_cast<std::ostream&>(file);
-  std::string error;
   if (!write_gradebook(files, out, error)) {
     std::cerr << "socklab: " << error << "\n";
     return 2;
@@ -325,7 +342,7 @@ int main(int argc, char* argv[]) {
   grade->add_option("--lab", grading.lab, "the lab: its id (1, 2, ...) or folder name, as `socklab list` shows")->required();
   grade->add_option("submission", grade_submission_dir, "the submission directory");
   grade->add_option("--batch", batch_root, "grade every sub-directory of ROOT (one per student)");
-  grade->add_option("--report", grade_format, "report format")->check(CLI::IsMember({"text", "json", "junit", "gradescope"}));
+  grade->add_option("--report", grade_format, "report format")->check(CLI::IsMember({"text", "json", "junit", "gradescope", "prairielearn", "autolab"}));
   grade->add_option("--out", grade_out, "write the report to FILE");
   GradeExtras grade_extras;
   grade->add_flag("--timeline", grade_extras.timeline, "show each experiment's TCP state timeline and packet ladder");
@@ -359,7 +376,9 @@ int main(int argc, char* argv[]) {
   std::string gradebook_csv;
   auto* gradebook = app.add_subcommand("gradebook", "merge per-student JSON grade reports into a CSV gradebook");
   gradebook->add_option("reports", gradebook_paths, "JSON reports or directories of them")->required();
-  gradebook->add_option("--csv", gradebook_csv, "write the CSV here (default: stdout)");
+  gradebook->add_option("--csv", gradebook_csv, "write the CSV here (default: stdout, unless --html alone)");
+  std::string gradebook_html;
+  gradebook->add_option("--html", gradebook_html, "the class report: score histogram, pass rate of every check, build failures, slowest gradings");
 
   try {
     app.parse(argc, argv);
@@ -389,7 +408,7 @@ int main(int argc, char* argv[]) {
     if (*validate) return command_validate(validate_paths);
     if (*list) return command_list(list_dir.empty() ? default_experiments_dir() : list_dir);
     if (*snapshot) return command_snapshot(ports, pids, source);
-    if (*gradebook) return command_gradebook(gradebook_paths, gradebook_csv);
+    if (*gradebook) return command_gradebook(gradebook_paths, gradebook_csv, gradebook_html);
     if (*watch) {
       watching.ports.insert(watch_ports.begin(), watch_ports.end());
       watching.pids.insert(watch_pids.begin(), watch_pids.end());

@@ -92,6 +92,16 @@ void choose_programs(const Lab& lab, const fs::path& work, const BuildOutcome& b
   }
 }
 
+// An experiment that was never run: its checks as planned, each "not run: WHY".
+ExperimentResult not_run(const Experiment& e, const std::string& why) {
+  ExperimentResult x = result_header(e);
+  x.isolation = e.isolation;
+  x.error = why;
+  x.checks = planned_checks(e);
+  for (CheckResult& c : x.checks) c.actual = "not run: " + why;
+  return x;
+}
+
 }  // namespace
 
 Lab resolve_lab(const GradeOptions& o) {
@@ -196,7 +206,13 @@ GradeResult grade_submission(const GradeOptions& o, Reporter& live, const bool* 
   r.build = b.status;
   r.build_method = b.method;
   r.build_log = tail_of(b.log, 40);
-  if (r.graded()) run_experiments(o, lab, experiments, b, box, live, interrupted, r);
+  if (r.graded()) {
+    run_experiments(o, lab, experiments, b, box, live, interrupted, r);
+  } else {
+    // Nothing ran, but every platform still lists the lab's checks (at 0) and knows its experiments (Autolab's
+    // problems): each experiment as its model says, its checks not run.
+    for (const Experiment& e : experiments) r.experiments.push_back(not_run(e, "the build " + std::string(build_status_name(r.build))));
+  }
   r.findings = sanitizer_findings(r.experiments);
 
   // Every process of the student's is gone before this returns (and so before any report is written).
@@ -228,6 +244,9 @@ void write_grade_text(std::ostream& out, const GradeResult& r, bool colour) {
   for (const auto& e : r.experiments) {
     out << "  " << std::setw(3) << e.points() << "/" << std::setw(3) << std::left << e.max_points() << std::right << "  "
         << e.title << "\n";
+  }
+  for (const GradedCheck& c : graded_checks(r)) {  // the instructor sees them all, and which students do not yet
+    if (c.hidden) out << "  shown to students after the due date: " << c.name << " (" << c.points << "/" << c.max_points << ")\n";
   }
   for (const std::string& f : r.findings) out << "  sanitizer finding: " << terminal_safe(f) << "\n";
   if (r.confinement.oom_kills) out << "  " << sandbox::text::oom(r.confinement.oom_kills, r.confinement.memory_limit) << "\n";
@@ -264,7 +283,7 @@ void write_grade_json(std::ostream& out, const GradeResult& r) {
     for (const auto& c : e.checks) {
       j["checks"].push_back({{"experiment", e.id}, {"name", c.name}, {"status", c.status_name()}, {"points", c.points},
                              {"max_points", c.max_points}, {"expected", c.expected}, {"actual", c.actual},
-                             {"hint", c.hint}, {"detail", c.detail}});
+                             {"hint", c.hint}, {"detail", c.detail}, {"visibility", visibility_name(c.visibility)}});
     }
   }
   j["experiments"] = nlohmann::json::array();
@@ -277,10 +296,32 @@ void write_grade_junit(std::ostream& out, const GradeResult& r) {
   reporter->finish(r.experiments);
 }
 
-void write_gradescope(std::ostream& out, const GradeResult& r) {
-  nlohmann::json j;
-  j["score"] = r.score();
-  j["execution_time"] = static_cast<int>(r.duration + 0.5);
+std::vector<GradedCheck> graded_checks(const GradeResult& r) {
+  std::vector<GradedCheck> checks;
+  for (const auto& e : r.experiments) {
+    for (const auto& c : e.checks) {
+      if (c.max_points == 0) continue;  // steps without points are context, not tests
+      GradedCheck g;
+      g.experiment = e.id;
+      g.title = e.title;
+      g.check = c.name;
+      g.name = e.title + ": " + c.name;
+      g.points = c.points;
+      g.max_points = c.max_points;
+      g.passed = c.status == CheckResult::Status::kPassed;
+      g.hidden = c.visibility == Visibility::kAfterDueDate;
+      if (!g.passed) {
+        g.feedback = "Expected: " + c.expected + "\nBut was: " + c.actual;
+        if (!c.hint.empty()) g.feedback += "\nHint: " + c.hint;
+        if (!c.detail.empty()) g.feedback += "\n\n" + c.detail;
+      }
+      checks.push_back(std::move(g));
+    }
+  }
+  return checks;
+}
+
+std::string grade_summary(const GradeResult& r) {
   std::string summary = "Lab " + r.lab + " (" + r.lab_title + "): build " + build_status_name(r.build) +
                         (r.build_method.empty() ? "" : " (" + r.build_method + ")") + ".";
   if (r.build != BuildStatus::kOk) summary += "\n\nBuild log (end):\n" + r.build_log;
@@ -291,31 +332,101 @@ void write_gradescope(std::ostream& out, const GradeResult& r) {
   for (const std::string& l : r.left_out) summary += "\nNot copied from your submission: " + l;
   if (r.confinement.oom_kills) summary += "\n" + sandbox::text::oom(r.confinement.oom_kills, r.confinement.memory_limit);
   if (r.leftovers_killed) summary += "\n" + left_running(r);
-  j["output"] = summary;
+  return summary;
+}
+
+namespace {
+
+void dump(std::ostream& out, const nlohmann::json& j, int indent = 2) {
+  out << j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+}
+
+}  // namespace
+
+void write_gradescope(std::ostream& out, const GradeResult& r) {
+  nlohmann::json j;
+  j["score"] = r.score();
+  j["execution_time"] = static_cast<int>(r.duration + 0.5);
+  j["output"] = grade_summary(r);
   j["visibility"] = "visible";
   j["stdout_visibility"] = "hidden";
   j["tests"] = nlohmann::json::array();
-  for (const auto& e : r.experiments) {
-    for (const auto& c : e.checks) {
-      if (c.max_points == 0) continue;  // steps without points are context, not tests
-      std::string text;
-      if (c.status != CheckResult::Status::kPassed) {
-        text = "Expected: " + c.expected + "\nBut was: " + c.actual;
-        if (!c.hint.empty()) text += "\nHint: " + c.hint;
-        if (!c.detail.empty()) text += "\n\n" + c.detail;
-      }
-      j["tests"].push_back({{"name", e.title + ": " + c.name}, {"score", c.points}, {"max_score", c.max_points},
-                            {"status", c.status == CheckResult::Status::kPassed ? "passed" : "failed"},
-                            {"output", text}, {"visibility", "visible"}});
-    }
+  for (const GradedCheck& c : graded_checks(r)) {
+    j["tests"].push_back({{"name", c.name}, {"score", c.points}, {"max_score", c.max_points},
+                          {"status", c.passed ? "passed" : "failed"}, {"output", c.feedback},
+                          {"visibility", c.hidden ? "after_due_date" : "visible"}});
   }
-  out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  dump(out, j);
 }
 
-bool write_gradebook(const std::vector<std::string>& json_files, std::ostream& csv, std::string& error) {
-  std::vector<nlohmann::json> reports;
-  std::vector<std::string> columns;  // "experiment/check", in first-seen order
-  std::set<std::string> seen;
+// The format: PrairieLearn's docs/externalGrading.md, "Grading results".
+void write_prairielearn(std::ostream& out, const GradeResult& r) {
+  nlohmann::json j;
+  std::string summary = grade_summary(r);
+  j["gradable"] = r.graded();
+  j["score"] = r.graded() ? static_cast<double>(r.score()) / r.max_score() : 0.0;
+  if (r.graded()) {
+    j["message"] = "Lab " + r.lab + ": " + std::to_string(r.score()) + "/" + std::to_string(r.max_score()) + " points.";
+  } else {
+    j["message"] = "Your submission did not build (" + std::string(build_status_name(r.build)) +
+                   "), so it could not be graded: see the build log below.";
+    j["format_errors"] = nlohmann::json::array({"build " + std::string(build_status_name(r.build)) + ":\n" + r.build_log});
+  }
+  j["tests"] = nlohmann::json::array();
+  int hidden = 0, hidden_points = 0;
+  for (const GradedCheck& c : graded_checks(r)) {
+    if (c.hidden) {
+      ++hidden, hidden_points += c.max_points;
+      continue;
+    }
+    j["tests"].push_back({{"name", c.name}, {"points", c.points}, {"max_points", c.max_points},
+                          {"message", c.passed ? "passed" : "failed"}, {"output", c.feedback}});
+  }
+  if (hidden) {
+    summary += "\n" + std::to_string(hidden) + " further check" + (hidden == 1 ? "" : "s") + " (" +
+               std::to_string(hidden_points) + " points) will be shown after the due date.";
+  }
+  j["output"] = summary;
+  dump(out, j);
+}
+
+// The format: Autolab's docs/lab.md ("Writing Autograders": the last line of stdout is the autoresult) and
+// docs/features/formatted-feedback.md (a semantic-feedback JSON line just before it).
+void write_autolab(std::ostream& out, const GradeResult& r) {
+  std::vector<GradedCheck> checks = graded_checks(r);
+  out << grade_summary(r) << "\n\n";
+  nlohmann::json scores = nlohmann::json::object();
+  nlohmann::json feedback{{"_presentation", "semantic"}, {"stages", nlohmann::json::array()}};
+  int hidden = 0, shown = 0, shown_max = 0;  // the scoreboard is the class's: it shows only visible points
+  for (const GradedCheck& c : checks) {
+    std::string problem = c.hidden ? "after_due_date" : c.experiment;
+    scores[problem] = scores.value(problem, 0) + (r.graded() ? c.points : 0);
+    if (c.hidden) {
+      ++hidden;
+      continue;
+    }
+    shown += r.graded() ? c.points : 0;
+    shown_max += c.max_points;
+    out << (c.passed ? "PASS " : "FAIL ") << c.points << "/" << c.max_points << "  " << c.name << "\n";
+    if (!c.passed) {
+      std::istringstream lines(c.feedback);
+      for (std::string l; std::getline(lines, l);) out << "    " << l << "\n";
+    }
+    if (!feedback.contains(c.title)) {  // one stage per experiment, one test per check
+      feedback["stages"].push_back(c.title);
+      feedback[c.title] = nlohmann::json::object();
+    }
+    nlohmann::json test{{"passed", c.passed}};
+    if (!c.passed && !c.feedback.empty()) test["hint"] = c.feedback;
+    feedback[c.title][c.check] = test;
+  }
+  out << "score: " << shown << "/" << shown_max << "\n";
+  if (hidden) out << hidden << " further check" << (hidden == 1 ? "" : "s") << " will be shown after the due date.\n";
+  dump(out, feedback, -1);
+  dump(out, {{"scores", scores}, {"scoreboard", nlohmann::json::array({shown})}}, -1);
+}
+
+bool read_grade_reports(const std::vector<std::string>& json_files, std::vector<nlohmann::json>& reports, std::string& error) {
   for (const std::string& f : json_files) {
     std::ifstream in(f);
     try {
@@ -328,7 +439,17 @@ bool write_gradebook(const std::vector<std::string>& json_files, std::ostream& c
       error = f + ": not a socklab grade report (no student/checks)";
       return false;
     }
-    for (const auto& c : reports.back()["checks"]) {
+  }
+  return true;
+}
+
+bool write_gradebook(const std::vector<std::string>& json_files, std::ostream& csv, std::string& error) {
+  std::vector<nlohmann::json> reports;
+  if (!read_grade_reports(json_files, reports, error)) return false;
+  std::vector<std::string> columns;  // "experiment/check", in first-seen order
+  std::set<std::string> seen;
+  for (const auto& r : reports) {
+    for (const auto& c : r["checks"]) {
       std::string key = c["experiment"].get<std::string>() + "/" + c["name"].get<std::string>();
       if (c["max_points"].get<int>() > 0 && seen.insert(key).second) columns.push_back(key);
     }

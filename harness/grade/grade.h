@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -68,13 +69,45 @@ GradeResult grade_submission(const GradeOptions& options, Reporter& live, const 
 // problem, or with the labs there are when none has that id.
 Lab resolve_lab(const GradeOptions& options);
 
+// One check that earns points, as every grading platform's report shows it to the student (Gradescope's tests[],
+// PrairieLearn's tests[], Autolab's feedback): the writers share this, each renders it in its platform's form.
+struct GradedCheck {
+  std::string experiment;  // the experiment's id ("lab1.reverse")
+  std::string title;       // the experiment's title
+  std::string check;       // the check's name
+  std::string name;        // "title: check"
+  int points = 0, max_points = 0;
+  bool passed = false;
+  std::string feedback;    // when it did not pass: expected, but was, the hint, details; "" when it passed
+  bool hidden = false;     // visibility="after-due-date": students see it only after the due date
+};
+// Every check with points, in the order they ran (a failed build: every check of the lab, not run).
+std::vector<GradedCheck> graded_checks(const GradeResult& r);
+// What every platform shows above the tests: the lab, the build (and its log when it failed), the programs found,
+// sanitizer findings, files not copied, the memory limit reached, processes killed.
+std::string grade_summary(const GradeResult& r);
+
 // Report writers.
 void write_grade_text(std::ostream& out, const GradeResult& r, bool colour);
 void write_grade_json(std::ostream& out, const GradeResult& r);
 void write_grade_junit(std::ostream& out, const GradeResult& r);
 // Gradescope's results.json: score, execution_time, output, tests[] (name, score, max_score, status, output,
-// visibility). Students see only what is in it.
+// visibility: "after_due_date" for hidden checks). Students see only what is in it.
 void write_gradescope(std::ostream& out, const GradeResult& r);
+// PrairieLearn's external-grader results.json: gradable, score (0..1), message, output, tests[] (name, points,
+// max_points, message, output). A submission that did not build is `gradable: false` (with format_errors), as
+// PrairieLearn asks for answers that cannot be graded: it is shown as invalid, not as a score. PrairieLearn has no
+// per-test visibility: hidden checks count in the score but are left out of tests[] (the message says how many).
+void write_prairielearn(std::ostream& out, const GradeResult& r);
+// Autolab's autograder output: feedback lines for the student, a semantic-feedback line, and last the autoresult
+// {"scores": {EXPERIMENT_ID: points, ...}, "scoreboard": [score]} (one Autolab problem per graded experiment).
+// Autolab shows students all of the output: hidden checks are left out of it, and their points go to a problem of
+// their own, "after_due_date", which no other problem's score gives away.
+void write_autolab(std::ostream& out, const GradeResult& r);
+
+// Per-student JSON reports (as written by write_grade_json), parsed; false with `error` (FILE: why) when one cannot
+// be read or is not a socklab grade report.
+bool read_grade_reports(const std::vector<std::string>& json_files, std::vector<nlohmann::json>& reports, std::string& error);
 
 // A gradebook from per-student JSON reports (as written by write_grade_json): one CSV row per student with
 // score, build status, duration and the points of every check.

@@ -26,7 +26,7 @@ namespace {
 
 using Names = std::set<std::string>;
 
-const Names kCheckAttributes{"name", "points", "hint", "fatal", "timeout"};
+const Names kCheckAttributes{"name", "points", "hint", "fatal", "timeout", "visibility"};
 
 
 template <class S>
@@ -58,7 +58,7 @@ class Loader {
  private:
   // --- the experiment --------------------------------------------------------------------------------------
   void read_root(const pugi::xml_node& root, Experiment& e) {
-    check_attributes(root, {"id", "title"}, {"lab", "graded", "isolation", "timeout"});
+    check_attributes(root, {"id", "title"}, {"lab", "graded", "isolation", "timeout", "visibility"});
     e.id = root.attribute("id").value();
     e.title = root.attribute("title").value();
     e.lab = root.attribute("lab").value();
@@ -74,6 +74,18 @@ class Loader {
     if (root.attribute("timeout")) {
       if (auto d = duration(root, "timeout")) e.timeout = *d;
     }
+    if (root.attribute("visibility")) {
+      e.visibility = visibility_ = visibility(root).value_or(Visibility::kVisible);
+      if (!graded_) error(line(root), "an observation-only experiment (graded=\"false\") has no visibility: students never see it");
+    }
+  }
+
+  // visibility="visible|after-due-date" of the experiment or of one check.
+  std::optional<Visibility> visibility(const pugi::xml_node& node) {
+    std::string text = node.attribute("visibility").value();
+    std::optional<Visibility> v = parse_visibility(text);
+    if (!v) error(line(node), "bad visibility=\"" + text + "\" (visible or after-due-date)");
+    return v;
   }
 
   void read_child(const pugi::xml_node& child, Experiment& e) {
@@ -150,6 +162,11 @@ class Loader {
     c.fatal = boolean(node, "fatal", false);
     if (node.attribute("timeout")) c.timeout = duration(node, "timeout").value_or(Millis(0));
     if (c.points > 0 && !graded_) error(step.line, "an observation-only experiment (graded=\"false\") gives no points");
+    c.visibility = visibility_;
+    if (node.attribute("visibility")) {
+      c.visibility = visibility(node).value_or(visibility_);
+      if (c.points == 0) error(step.line, "visibility=\"...\" is for checks with points (students see no test for this one)");
+    }
     return true;
   }
 
@@ -597,6 +614,7 @@ class Loader {
   std::string path_;
   XmlFile xml_;
   bool graded_ = true;
+  Visibility visibility_ = Visibility::kVisible;  // the experiment's, for its checks
   Names processes_, connections_, udp_sockets_, checks_;
 };
 

@@ -67,6 +67,17 @@ struct TextMatch {
 enum class Proto { kTcp, kUdp };
 inline const char* proto_name(Proto p) { return p == Proto::kUdp ? "udp" : "tcp"; }
 
+// Who sees a check's result on a grading platform: the student at once, or only after the due date (a test that
+// would give the solution away). The instructor always sees everything.
+enum class Visibility { kVisible, kAfterDueDate };
+inline const char* visibility_name(Visibility v) { return v == Visibility::kAfterDueDate ? "after-due-date" : "visible"; }
+inline std::optional<Visibility> parse_visibility(const std::string& text) {
+  for (Visibility v : {Visibility::kVisible, Visibility::kAfterDueDate}) {
+    if (text == visibility_name(v)) return v;
+  }
+  return std::nullopt;
+}
+
 // --- common parts ------------------------------------------------------------------------------------------
 
 struct StepBase {
@@ -80,6 +91,7 @@ struct CheckInfo {
   std::string hint;       // shown when it fails
   bool fatal = false;     // stop the experiment when it fails
   Millis timeout{2000};   // how long to wait for it to hold
+  Visibility visibility = Visibility::kVisible;  // its own visibility="...", else its experiment's
 };
 
 struct CheckBase : StepBase {
@@ -271,6 +283,7 @@ struct Experiment {
   std::string lab;    // "1".."5" (from the lab attribute)
   bool graded = true; // false: observation only, never run against submissions, no points
   Isolation isolation = Isolation::kAuto;
+  Visibility visibility = Visibility::kVisible;  // of its checks that do not say
   std::vector<std::pair<std::string, std::string>> sysctls;  // applied in the experiment's namespace
   Millis timeout{30000};  // the whole experiment
   std::vector<Step> steps;

@@ -31,6 +31,7 @@ struct CheckResult {
   std::string actual;    // what was seen instead
   std::string hint;
   std::string detail;    // the tail of a program's output, a socket table
+  Visibility visibility = Visibility::kVisible;  // on a grading platform: shown to students now, or after the due date
   const char* status_name() const;
   bool operator==(const CheckResult&) const = default;
 };

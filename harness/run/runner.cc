@@ -108,6 +108,7 @@ std::vector<CheckResult> planned_checks(const Experiment& experiment) {
     c.line = step_base(s).line;
     c.max_points = info.points;
     c.hint = info.hint;
+    c.visibility = info.visibility;
     checks.push_back(c);
   }
   return checks;

@@ -157,7 +157,8 @@ void to_json(json& j, const CheckResult& c) {
        {"expected", c.expected},
        {"actual", c.actual},
        {"hint", c.hint},
-       {"detail", c.detail}};
+       {"detail", c.detail},
+       {"visibility", number(c.visibility)}};
 }
 
 void from_json(const json& j, CheckResult& c) {
@@ -171,6 +172,7 @@ void from_json(const json& j, CheckResult& c) {
   read(j, "actual", c.actual);
   read(j, "hint", c.hint);
   read(j, "detail", c.detail);
+  read_enum(j, "visibility", c.visibility, Visibility::kAfterDueDate);
 }
 
 void to_json(json& j, const SnapshotRecord& s) {

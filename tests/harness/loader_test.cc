@@ -421,3 +421,33 @@ TEST(LoaderSteps, UnknownPlaceholdersAndEarlyPidsAreLoadErrors) {
   Experiment fine = valid(kServer + "  <send to=\"server\" text=\"\\{json} {pid:server} {port:x}\"/>\n");
   EXPECT_EQ(step<SendStep>(fine, 1).text, "\\{json} {pid:server} {port:x}") << "\\{ stays escaped for the filler";
 }
+
+// visibility="after-due-date" hides a check from students until the due date: on the experiment it is the default
+// of its checks, on a check it is that check's own; a check may say "visible" inside a hidden experiment.
+TEST(Loader, VisibilityOnTheExperimentIsItsChecksDefault) {
+  Loaded l = load("<experiment id=\"t\" title=\"T\" visibility=\"after-due-date\">\n" + kServer +
+                  "  <expect-running name=\"up\" process=\"server\" points=\"5\"/>\n"
+                  "  <expect-running name=\"still up\" process=\"server\" points=\"5\" visibility=\"visible\"/>\n"
+                  "</experiment>\n");
+  ASSERT_TRUE(l.experiment) << (l.errors.empty() ? "" : l.errors[0]);
+  EXPECT_EQ(l.experiment->visibility, Visibility::kAfterDueDate);
+  EXPECT_EQ(step<ExpectRunningStep>(*l.experiment, 1).check.visibility, Visibility::kAfterDueDate);
+  EXPECT_EQ(step<ExpectRunningStep>(*l.experiment, 2).check.visibility, Visibility::kVisible);
+  Loaded one = load(kHead + kServer + "  <expect-running name=\"up\" process=\"server\" points=\"5\" visibility=\"after-due-date\"/>\n</experiment>\n");
+  ASSERT_TRUE(one.experiment);
+  EXPECT_EQ(one.experiment->visibility, Visibility::kVisible);
+  EXPECT_EQ(step<ExpectRunningStep>(*one.experiment, 1).check.visibility, Visibility::kAfterDueDate);
+}
+
+// Strict: a misspelt value, a visibility on a check without points (no test to hide) or on an observation-only
+// experiment (students never see it) is an error at its line.
+TEST(Loader, ReportsBadVisibility) {
+  EXPECT_EQ(only_error(kHead + kServer + "  <expect-running name=\"up\" process=\"server\" points=\"5\" visibility=\"hidden\"/>\n</experiment>\n"),
+            "3: bad visibility=\"hidden\" (visible or after-due-date)");
+  EXPECT_EQ(only_error("<experiment id=\"t\" title=\"T\" visibility=\"after_due_date\">\n" + kServer + "</experiment>\n"),
+            "1: bad visibility=\"after_due_date\" (visible or after-due-date)");
+  EXPECT_EQ(only_error(kHead + kServer + "  <expect-running name=\"up\" process=\"server\" visibility=\"after-due-date\"/>\n</experiment>\n"),
+            "3: visibility=\"...\" is for checks with points (students see no test for this one)");
+  EXPECT_EQ(only_error("<experiment id=\"t\" title=\"T\" graded=\"false\" visibility=\"after-due-date\">\n" + kServer + "</experiment>\n"),
+            "1: an observation-only experiment (graded=\"false\") has no visibility: students never see it");
+}
