@@ -26,6 +26,7 @@
 #include <cstring>
 #include <iostream>
 #include <list>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -167,21 +168,27 @@ class ChatServer {
   void receive(Client& c) {
     try {
       c.reader.read_some();  // one recv(): poll() said there is something (bytes, EOF or an error)
-    } catch (const std::exception& e) {  // a reset (ECONNRESET) or a line longer than kMaxLine
+    } catch (const std::exception& e) {  // a reset (ECONNRESET)
       std::cerr << program_name() << ": " << e.what() << "\n";
       c.gone = true;
       return;
     }
     std::string line;
-    while (!c.gone && c.reader.take_line(line)) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();  // telnet and nc -C end lines with \r\n
-      if (line == "q") {
-        c.gone = true;
-      } else if (options_.mode == Mode::kP2p) {
-        emit(c.name + ": " + line);
-      } else {
-        broadcast(c.name + ": " + line, &c);  // never back to the sender: it has its own words
+    try {
+      while (!c.gone && c.reader.take_line(line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();  // telnet and nc -C end lines with \r\n
+        if (line == "q") {
+          c.gone = true;
+        } else if (options_.mode == Mode::kP2p) {
+          emit(c.name + ": " + line);
+        } else {
+          broadcast(c.name + ": " + line, &c);  // never back to the sender: it has its own words
+        }
       }
+    } catch (const std::length_error& e) {  // a line longer than kMaxLine: that client's end, not the server's
+      std::cerr << program_name() << ": " << e.what() << "\n";
+      c.gone = true;
+      return;
     }
     if (c.reader.at_eof()) c.gone = true;  // the client closed its side: it will send nothing more
   }

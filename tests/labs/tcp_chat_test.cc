@@ -80,6 +80,23 @@ TEST_F(TcpHubTest, AResetMidLineDisturbsNobody) {
   EXPECT_EQ(a->read_line(), at(*b) + ": still here");
 }
 
+// A line of exactly 65536 bytes (its \r included) is relayed; one byte more ends that member's session, not the
+// server: the others see it leave and the room goes on.
+TEST_F(TcpHubTest, ATooLongLineEndsOnlyThatMember) {
+  start();
+  auto a = join();
+  auto b = join();
+  EXPECT_EQ(a->read_line(), at(*b) + " joined");
+  b->send(std::string(65535, 'x') + "\r\n");
+  EXPECT_EQ(a->read_line(), at(*b) + ": " + std::string(65535, 'x'));
+  std::string b_at = at(*b);
+  b->send(std::string(65537, 'y') + "\n");
+  EXPECT_EQ(server->next_line(), "disconnected " + b_at);
+  EXPECT_EQ(a->read_line(), b_at + " left");
+  auto c = join();
+  EXPECT_EQ(a->read_line(), at(*c) + " joined");
+}
+
 // --max-clients: one more is told "room full" and closed; a place freed by a leaver is free again.
 TEST_F(TcpHubTest, RefusesBeyondMaxClients) {
   start({"--max-clients", "2"});
