@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -100,7 +101,9 @@ class ExperimentRun {
   // --- ports, isolation, kernel state (runner.cc) ----------------------------------------------------------
   void allocate_ports();
   void poll_states();
-  void record_step(const StepBase& step, const std::string& text, bool ok = true);
+  // `at`: when the step began, if not now (a start step is recorded once its program is ready, but it began at the
+  // launch: a timeline must show it before the connections its program made).
+  void record_step(const StepBase& step, const std::string& text, bool ok = true, std::optional<double> at = std::nullopt);
   void isolate();
   void apply_sysctls();
   std::vector<SocketInfo> capture();
