@@ -667,33 +667,4 @@ std::size_t keep_own_connections(Timeline& timeline, const std::set<std::string>
   return left_out;
 }
 
-std::string render_timeline(const Timeline& timeline, const std::vector<TimelineEvent>& events) {
-  std::ostringstream out;
-  out << "timeline — source: " << timeline.source << "\n";
-  if (!timeline.note.empty()) out << "  (" << timeline.note << ")\n";
-  for (const Lane& l : timeline.lanes) {
-    out << "  " << std::left << std::setw(11) << l.role << " " << l.local << " → " << l.peer << "\n      ";
-    for (std::size_t i = 0; i < l.states.size(); ++i) {
-      out << (i ? " → " : "") << l.states[i].state << " " << fixed3(l.states[i].at);
-      if (l.states[i].source == "sock_diag" && timeline.source.rfind("tracepoint", 0) == 0) out << " (seen by sock_diag)";
-      if (l.states[i].source == "timewait socket") out << " (timewait mini-socket)";
-    }
-    out << "\n";
-    for (const std::string& m : l.missed) out << "      not caught (too brief): " << m << "\n";
-  }
-  struct Row {
-    double at;
-    std::string text;
-  };
-  std::vector<Row> rows;
-  for (const TimelineEvent& e : events) rows.push_back({e.at, "▸ " + e.text});
-  for (const Lane& l : timeline.lanes) {
-    for (const LaneState& s : l.states) rows.push_back({s.at, "  " + l.role + " " + l.local + " → " + l.peer + ": " + s.state});
-  }
-  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.at < b.at; });
-  out << "  in time order:\n";
-  for (const Row& r : rows) out << "    " << std::right << std::setw(8) << fixed3(r.at) << "  " << r.text << "\n";
-  return out.str();
-}
-
 }  // namespace socklab::harness

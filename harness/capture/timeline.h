@@ -73,12 +73,4 @@ std::unique_ptr<TimelineRecorder> start_polling_timeline(std::chrono::steady_clo
 // use one of its port numbers), saying so in the note. Returns how many lanes it left out.
 std::size_t keep_own_connections(Timeline& timeline, const std::set<std::string>& seen);
 
-// Terminal rendering: one line per connection with its states and times, then states and harness events merged
-// in time order.
-struct TimelineEvent {
-  double at;
-  std::string text;
-};
-std::string render_timeline(const Timeline& timeline, const std::vector<TimelineEvent>& events);
-
 }  // namespace socklab::harness
