@@ -1,24 +1,26 @@
 #include "report/events.h"
 
-#include "model/durations.h"
-#include "report/text.h"
-
 #include <algorithm>
 #include <functional>
 #include <iomanip>
 #include <map>
 #include <sstream>
 
+#include "model/durations.h"
+#include "report/text.h"
+
 namespace socklab::harness {
 namespace {
 
 using Kind = TimelineEvent::Kind;
 
-// Within this much, a segment and a state change count as simultaneous when finding which segment caused which
-// change (both times are the kernel's; this only absorbs the conversion of the packet's clock).
+// Within this much, a segment and a state change count as simultaneous when finding which segment caused
+// which change (both times are the kernel's; this only absorbs the conversion of the packet's clock).
 constexpr double kSlack = 0.0002;
 
-bool closed(const std::string& state) { return state == "CLOSED" || state == "gone"; }
+bool closed(const std::string& state) {
+  return state == "CLOSED" || state == "gone";
+}
 
 // Which way a cause's segment went, seen from the lane that changed state.
 enum class Way { kNone, kReceived, kSent };
@@ -29,11 +31,21 @@ struct Rule {
   std::function<bool(const Packet&)> segment;  // the segment that caused it
 };
 
-bool syn_only(const Packet& p) { return p.syn && !p.ack; }
-bool syn_ack(const Packet& p) { return p.syn && p.ack; }
-bool plain_ack(const Packet& p) { return p.ack && !p.syn && !p.rst; }
-bool fin(const Packet& p) { return p.fin; }
-bool rst(const Packet& p) { return p.rst; }
+bool syn_only(const Packet& p) {
+  return p.syn && !p.ack;
+}
+bool syn_ack(const Packet& p) {
+  return p.syn && p.ack;
+}
+bool plain_ack(const Packet& p) {
+  return p.ack && !p.syn && !p.rst;
+}
+bool fin(const Packet& p) {
+  return p.fin;
+}
+bool rst(const Packet& p) {
+  return p.rst;
+}
 
 // The edges of the TCP state diagram (RFC 9293, figure 5), and what causes each.
 const std::map<std::pair<std::string, std::string>, Rule>& rules() {
@@ -62,39 +74,50 @@ const std::map<std::pair<std::string, std::string>, Rule>& rules() {
   return table;
 }
 
-bool sent_by(const Packet& p, const Lane& l) { return p.src == l.local && p.dst == l.peer; }
-bool received_by(const Packet& p, const Lane& l) { return p.src == l.peer && p.dst == l.local; }
+bool sent_by(const Packet& p, const Lane& l) {
+  return p.src == l.local && p.dst == l.peer;
+}
+bool received_by(const Packet& p, const Lane& l) {
+  return p.src == l.peer && p.dst == l.local;
+}
 
-// The segment (an index into packets) that caused a lane's change at `at`: a received one at or before it (after
-// the lane's previous change), or a sent one at or after it (before its next change).
+// The segment (an index into packets) that caused a lane's change at `at`: a received one at or before it
+// (after the lane's previous change), or a sent one at or after it (before its next change).
 std::optional<std::size_t> find_segment(const std::vector<Packet>& packets, const Lane& lane, Way way,
-                                        const std::function<bool(const Packet&)>& matches, double previous, double at,
-                                        double next) {
+                                        const std::function<bool(const Packet&)>& matches, double previous,
+                                        double at, double next) {
   std::optional<std::size_t> found;
   for (std::size_t i = 0; i < packets.size(); ++i) {
     const Packet& p = packets[i];
     if (!matches(p)) continue;
-    if (way == Way::kReceived && received_by(p, lane) && p.at >= previous - kSlack && p.at <= at + kSlack) found = i;  // the latest
-    if (way == Way::kSent && sent_by(p, lane) && p.at >= at - kSlack && p.at <= next + kSlack) return i;  // the first
+    if (way == Way::kReceived && received_by(p, lane) && p.at >= previous - kSlack && p.at <= at + kSlack)
+      found = i;  // the latest
+    if (way == Way::kSent && sent_by(p, lane) && p.at >= at - kSlack && p.at <= next + kSlack)
+      return i;  // the first
   }
   return found;
 }
 
 // Why the lane went from `from` to `to` at state `k`, and which segment did it.
-std::pair<std::string, std::optional<std::size_t>> cause_of(const ExperimentResult& r, const Lane& lane, std::size_t k,
-                                                            const std::string& from, const std::string& to) {
+std::pair<std::string, std::optional<std::size_t>> cause_of(const ExperimentResult& r, const Lane& lane,
+                                                            std::size_t k, const std::string& from,
+                                                            const std::string& to) {
   const LaneState& s = lane.states[k];
-  double previous = k > 0 ? lane.states[k - 1].at : 0, next = k + 1 < lane.states.size() ? lane.states[k + 1].at : 1e300;
+  double previous = k > 0 ? lane.states[k - 1].at : 0,
+         next = k + 1 < lane.states.size() ? lane.states[k + 1].at : 1e300;
   std::string target = closed(to) ? "CLOSED" : to;
   if (closed(to) && from != "TIME-WAIT" && from != "LISTEN") {  // the figure has no RST: look for one first
-    if (auto i = find_segment(r.packets, lane, Way::kReceived, rst, previous, s.at, next)) return {text::cause_rst_received(), i};
-    if (auto i = find_segment(r.packets, lane, Way::kSent, rst, previous - 1, previous, s.at)) return {text::cause_rst_sent(), i};
+    if (auto i = find_segment(r.packets, lane, Way::kReceived, rst, previous, s.at, next))
+      return {text::cause_rst_received(), i};
+    if (auto i = find_segment(r.packets, lane, Way::kSent, rst, previous - 1, previous, s.at))
+      return {text::cause_rst_sent(), i};
   }
   auto it = rules().find({from, target});
   if (it != rules().end()) {
     const Rule& rule = it->second;
     std::optional<std::size_t> segment;
-    if (rule.way != Way::kNone) segment = find_segment(r.packets, lane, rule.way, rule.segment, previous, s.at, next);
+    if (rule.way != Way::kNone)
+      segment = find_segment(r.packets, lane, rule.way, rule.segment, previous, s.at, next);
     return {rule.cause(), segment};
   }
   if (to == "gone") return {text::cause_gone(), std::nullopt};
@@ -125,11 +148,16 @@ TimelineEvent event(Kind kind, double at, std::size_t index) {
 
 int rank(Kind k) {  // at the same instant: what the harness did, then what the kernel did
   switch (k) {
-    case Kind::kStep: return 0;
-    case Kind::kCheck: return 1;
-    case Kind::kSnapshot: return 2;
-    case Kind::kState: return 3;
-    case Kind::kSegment: return 4;
+    case Kind::kStep:
+      return 0;
+    case Kind::kCheck:
+      return 1;
+    case Kind::kSnapshot:
+      return 2;
+    case Kind::kState:
+      return 3;
+    case Kind::kSegment:
+      return 4;
   }
   return 5;
 }
@@ -142,7 +170,8 @@ int lane_of(const Timeline& timeline, const std::string& local, const std::strin
   for (std::size_t i = 0; i < timeline.lanes.size(); ++i) {
     const Lane& l = timeline.lanes[i];
     if (l.local == local && l.peer == peer) return static_cast<int>(i);
-    if (listener < 0 && l.peer == "*:*" && l.local.substr(l.local.rfind(':') + 1) == port) listener = static_cast<int>(i);
+    if (listener < 0 && l.peer == "*:*" && l.local.substr(l.local.rfind(':') + 1) == port)
+      listener = static_cast<int>(i);
   }
   return listener;
 }
@@ -152,9 +181,11 @@ EventOrder order_events(const ExperimentResult& r) {
   std::vector<TimelineEvent>& events = order.events;
   for (std::size_t i = 0; i < r.steps.size(); ++i) events.push_back(event(Kind::kStep, r.steps[i].at, i));
   for (std::size_t i = 0; i < r.checks.size(); ++i) {
-    if (r.checks[i].status != CheckResult::Status::kNotRun) events.push_back(event(Kind::kCheck, r.checks[i].at, i));
+    if (r.checks[i].status != CheckResult::Status::kNotRun)
+      events.push_back(event(Kind::kCheck, r.checks[i].at, i));
   }
-  for (std::size_t i = 0; i < r.snapshots.size(); ++i) events.push_back(event(Kind::kSnapshot, r.snapshots[i].at, i));
+  for (std::size_t i = 0; i < r.snapshots.size(); ++i)
+    events.push_back(event(Kind::kSnapshot, r.snapshots[i].at, i));
   for (std::size_t i = 0; i < r.packets.size(); ++i) {
     TimelineEvent e = event(Kind::kSegment, r.packets[i].at, i);
     e.lane = lane_of(r.timeline, r.packets[i].src, r.packets[i].dst);
@@ -190,7 +221,8 @@ EventOrder order_events(const ExperimentResult& r) {
     e.since = i ? e.at - events[i - 1].at : 0;
     e.idle_before = i > 0 && e.since >= kIdleGap;
     if (e.kind != Kind::kState) continue;
-    auto [cause, segment] = cause_of(r, r.timeline.lanes[static_cast<std::size_t>(e.lane)], e.index, e.from, e.shown);
+    auto [cause, segment] =
+        cause_of(r, r.timeline.lanes[static_cast<std::size_t>(e.lane)], e.index, e.from, e.shown);
     e.cause = cause;
     if (segment) e.cause_event = static_cast<int>(event_of_packet[*segment]);
   }
@@ -235,12 +267,15 @@ std::vector<std::vector<SocketRow>> socket_rows(const ExperimentResult& r, const
         if (s.protocol != Protocol::kTcp) continue;
         int l = -1;
         for (std::size_t k = 0; k < lanes; ++k) {
-          if (r.timeline.lanes[k].local == s.local() && r.timeline.lanes[k].peer == s.peer()) l = static_cast<int>(k);
+          if (r.timeline.lanes[k].local == s.local() && r.timeline.lanes[k].peer == s.peer())
+            l = static_cast<int>(k);
         }
         if (l < 0) continue;
         std::string owners;
-        for (const SocketOwner& o : s.owners) owners += (owners.empty() ? "" : ",") + o.command + "(" + std::to_string(o.pid) + ")";
-        seen[static_cast<std::size_t>(l)] = SocketRow{i, s.state, std::to_string(s.recv_q), std::to_string(s.send_q), owners};
+        for (const SocketOwner& o : s.owners)
+          owners += (owners.empty() ? "" : ",") + o.command + "(" + std::to_string(o.pid) + ")";
+        seen[static_cast<std::size_t>(l)] =
+            SocketRow{i, s.state, std::to_string(s.recv_q), std::to_string(s.send_q), owners};
         emit(static_cast<std::size_t>(l), i);
       }
     }
@@ -248,26 +283,36 @@ std::vector<std::vector<SocketRow>> socket_rows(const ExperimentResult& r, const
   return rows;
 }
 
-std::string lane_text(const Lane& l) { return l.role + " " + l.local + " → " + l.peer; }
+std::string lane_text(const Lane& l) {
+  return l.role + " " + l.local + " → " + l.peer;
+}
 
 std::string segment_text(const Packet& p) {
   std::string label = p.flags();
-  if (p.payload > 0) label += " " + text::bytes(p.payload) + " \"" + p.preview + (p.payload > 16 ? "…" : "") + "\"";
+  if (p.payload > 0)
+    label += " " + text::bytes(p.payload) + " \"" + p.preview + (p.payload > 16 ? "…" : "") + "\"";
   if (p.retransmission) label += " " + text::retransmission();
   return label;
 }
 
 std::string event_text(const ExperimentResult& r, const EventOrder& order, const TimelineEvent& e) {
-  auto tag = [&](int lane) { return lane >= 0 ? order.lane_tags[static_cast<std::size_t>(lane)] : std::string("?"); };
+  auto tag = [&](int lane) {
+    return lane >= 0 ? order.lane_tags[static_cast<std::size_t>(lane)] : std::string("?");
+  };
   switch (e.kind) {
-    case Kind::kStep: return "▸ " + r.steps[e.index].text;
+    case Kind::kStep:
+      return "▸ " + r.steps[e.index].text;
     case Kind::kCheck: {
       const CheckResult& c = r.checks[e.index];
-      return c.status == CheckResult::Status::kPassed ? text::check_passed(c.name) : text::check_failed(c.name);
+      return c.status == CheckResult::Status::kPassed ? text::check_passed(c.name)
+                                                      : text::check_failed(c.name);
     }
-    case Kind::kSnapshot: return text::snapshot_taken(r.snapshots[e.index].title);
-    case Kind::kSegment: return tag(e.lane) + " ── " + segment_text(r.packets[e.index]) + " ──▶ " + tag(e.to_lane);
-    case Kind::kState: return tag(e.lane) + "  " + e.from + " → " + e.shown + "   " + e.cause;
+    case Kind::kSnapshot:
+      return text::snapshot_taken(r.snapshots[e.index].title);
+    case Kind::kSegment:
+      return tag(e.lane) + " ── " + segment_text(r.packets[e.index]) + " ──▶ " + tag(e.to_lane);
+    case Kind::kState:
+      return tag(e.lane) + "  " + e.from + " → " + e.shown + "   " + e.cause;
   }
   return "";
 }
@@ -281,11 +326,12 @@ std::string render_event_timeline(const ExperimentResult& r) {
   out << "  " << text::timeline_connections() << "\n";
   for (std::size_t i = 0; i < timeline.lanes.size(); ++i) {
     const Lane& l = timeline.lanes[i];
-    out << "  " << std::left << std::setw(3) << order.lane_tags[i] << std::setw(11) << l.role << " " << l.local << " → " << l.peer
-        << "\n        ";
+    out << "  " << std::left << std::setw(3) << order.lane_tags[i] << std::setw(11) << l.role << " "
+        << l.local << " → " << l.peer << "\n        ";
     for (std::size_t k = 0; k < l.states.size(); ++k) {
       out << (k ? " → " : "") << l.states[k].state << " " << moment_text(l.states[k].at);
-      if (l.states[k].source == "sock_diag" && timeline.source.rfind("tracepoint", 0) == 0) out << " " << text::seen_by_sock_diag();
+      if (l.states[k].source == "sock_diag" && timeline.source.rfind("tracepoint", 0) == 0)
+        out << " " << text::seen_by_sock_diag();
       if (l.states[k].source == "timewait socket") out << " " << text::timewait_mini_socket();
     }
     out << "\n";
@@ -295,10 +341,12 @@ std::string render_event_timeline(const ExperimentResult& r) {
   const int number_width = static_cast<int>(std::to_string(order.events.size()).size());
   for (std::size_t i = 0; i < order.events.size(); ++i) {
     const TimelineEvent& e = order.events[i];
-    if (e.idle_before) out << "  " << std::string(static_cast<std::size_t>(number_width), ' ') << "  " << text::idle(span_text(e.since)) << "\n";
+    if (e.idle_before)
+      out << "  " << std::string(static_cast<std::size_t>(number_width), ' ') << "  "
+          << text::idle(span_text(e.since)) << "\n";
     std::string since = i && !e.idle_before ? "+" + span_text(e.since) : "";
-    out << "  " << std::right << std::setw(number_width) << i + 1 << "  " << std::setw(10) << moment_text(e.at) << " "
-        << pad_left(since, 9) << "  " << event_text(r, order, e) << "\n";
+    out << "  " << std::right << std::setw(number_width) << i + 1 << "  " << std::setw(10)
+        << moment_text(e.at) << " " << pad_left(since, 9) << "  " << event_text(r, order, e) << "\n";
   }
   return out.str();
 }

@@ -1,10 +1,11 @@
-// Ordering an experiment's events for the timelines (report/events): segments, state changes and steps each in a
-// place of their own, idle stretches marked, each state change with its cause, and the socket table at any step —
-// from hand-made results of known shape, no kernel needed.
+// Ordering an experiment's events for the timelines (report/events): segments, state changes and steps each
+// in a place of their own, idle stretches marked, each state change with its cause, and the socket table at
+// any step — from hand-made results of known shape, no kernel needed.
+#include "report/events.h"
+
 #include <gtest/gtest.h>
 
 #include "model/durations.h"
-#include "report/events.h"
 #include "report/text.h"
 
 namespace socklab::harness {
@@ -31,27 +32,35 @@ Packet segment(double at, bool from_client, const std::string& flags, std::size_
   return p;
 }
 
-Lane lane(const std::string& role, const std::string& local, const std::string& peer, std::vector<LaneState> states) {
+Lane lane(const std::string& role, const std::string& local, const std::string& peer,
+          std::vector<LaneState> states) {
   return Lane{local, peer, role, std::move(states), {}};
 }
 
-// A client that connects, sends "bye", and closes first (times as a loopback run has them: microseconds apart),
-// then 0.5 s later a snapshot of its TIME-WAIT.
+// A client that connects, sends "bye", and closes first (times as a loopback run has them: microseconds
+// apart), then 0.5 s later a snapshot of its TIME-WAIT.
 ExperimentResult client_closes_first() {
   ExperimentResult r;
-  r.steps = {{0.010, 1, "start server: echo_server 8888", true}, {0.050, 2, "start client: echo_client -p 8888", true},
+  r.steps = {{0.010, 1, "start server: echo_server 8888", true},
+             {0.050, 2, "start client: echo_client -p 8888", true},
              {0.060, 3, "send to client: \"bye\"", true}};
   r.timeline.source = "tracepoint sock:inet_sock_set_state (BPF)";
-  r.timeline.lanes = {
-      lane("listener", "*:8888", "*:*", {{0.011, "LISTEN", "tracepoint"}}),
-      lane("client side", kClient, kServer,
-           {{0.051000, "SYN-SENT", "tracepoint"}, {0.051030, "ESTAB", "tracepoint"}, {0.060100, "FIN-WAIT-1", "tracepoint"},
-            {0.060140, "FIN-WAIT-2", "tracepoint"}, {0.060200, "TIME-WAIT", "timewait socket"}}),
-      lane("server side", kServer, kClient,
-           {{0.051040, "SYN-RECV", "tracepoint"}, {0.051041, "ESTAB", "tracepoint"}, {0.060120, "CLOSE-WAIT", "tracepoint"},
-            {0.060180, "LAST-ACK", "tracepoint"}, {0.060210, "CLOSED", "tracepoint"}})};
-  r.packets = {segment(0.051010, true, "SYN"), segment(0.051020, false, "SYN,ACK"), segment(0.051035, true, "ACK"),
-               segment(0.060050, true, "PSH,ACK", 4), segment(0.060110, true, "FIN,ACK"), segment(0.060130, false, "ACK"),
+  r.timeline.lanes = {lane("listener", "*:8888", "*:*", {{0.011, "LISTEN", "tracepoint"}}),
+                      lane("client side", kClient, kServer,
+                           {{0.051000, "SYN-SENT", "tracepoint"},
+                            {0.051030, "ESTAB", "tracepoint"},
+                            {0.060100, "FIN-WAIT-1", "tracepoint"},
+                            {0.060140, "FIN-WAIT-2", "tracepoint"},
+                            {0.060200, "TIME-WAIT", "timewait socket"}}),
+                      lane("server side", kServer, kClient,
+                           {{0.051040, "SYN-RECV", "tracepoint"},
+                            {0.051041, "ESTAB", "tracepoint"},
+                            {0.060120, "CLOSE-WAIT", "tracepoint"},
+                            {0.060180, "LAST-ACK", "tracepoint"},
+                            {0.060210, "CLOSED", "tracepoint"}})};
+  r.packets = {segment(0.051010, true, "SYN"),      segment(0.051020, false, "SYN,ACK"),
+               segment(0.051035, true, "ACK"),      segment(0.060050, true, "PSH,ACK", 4),
+               segment(0.060110, true, "FIN,ACK"),  segment(0.060130, false, "ACK"),
                segment(0.060190, false, "FIN,ACK"), segment(0.060205, true, "ACK")};
   SocketInfo tw;
   tw.protocol = Protocol::kTcp;
@@ -66,9 +75,11 @@ ExperimentResult client_closes_first() {
 }
 
 // The index of the first event of `kind` whose text contains `what`; fails the test if there is none.
-std::size_t find_event(const ExperimentResult& r, const EventOrder& order, Kind kind, const std::string& what) {
+std::size_t find_event(const ExperimentResult& r, const EventOrder& order, Kind kind,
+                       const std::string& what) {
   for (std::size_t i = 0; i < order.events.size(); ++i) {
-    if (order.events[i].kind == kind && event_text(r, order, order.events[i]).find(what) != std::string::npos) return i;
+    if (order.events[i].kind == kind && event_text(r, order, order.events[i]).find(what) != std::string::npos)
+      return i;
   }
   ADD_FAILURE() << "no event of kind " << static_cast<int>(kind) << " says \"" << what << "\"";
   return order.events.size();
@@ -78,14 +89,17 @@ std::size_t find_event(const ExperimentResult& r, const EventOrder& order, Kind 
 TEST(Events, EveryEventInTimeOrder) {
   ExperimentResult r = client_closes_first();
   EventOrder order = order_events(r);
-  EXPECT_EQ(order.events.size(), r.steps.size() + r.packets.size() + 1 + 5 + 5 + 1) << "steps, segments, states, snapshot";
+  EXPECT_EQ(order.events.size(), r.steps.size() + r.packets.size() + 1 + 5 + 5 + 1)
+      << "steps, segments, states, snapshot";
   for (std::size_t i = 1; i < order.events.size(); ++i) {
-    EXPECT_LE(order.events[i - 1].at, order.events[i].at) << "event " << i << " is earlier than the one before it";
+    EXPECT_LE(order.events[i - 1].at, order.events[i].at)
+        << "event " << i << " is earlier than the one before it";
   }
   EXPECT_EQ(order.lane_tags, (std::vector<std::string>{"A", "B", "C"}));
 }
 
-// "client sends FIN → client FIN-WAIT-1 → server CLOSE-WAIT" reads in that order, and each change knows its cause.
+// "client sends FIN → client FIN-WAIT-1 → server CLOSE-WAIT" reads in that order, and each change knows its
+// cause.
 TEST(Events, CloseReadsLeftToRightWithCauses) {
   ExperimentResult r = client_closes_first();
   EventOrder order = order_events(r);
@@ -141,11 +155,16 @@ TEST(Events, SynToAFullQueueGoesToTheListener) {
 TEST(Events, ResetIsTheCauseOfAnAbruptClose) {
   ExperimentResult r;
   r.timeline.lanes = {lane("client side", kClient, kServer,
-                           {{0.01, "SYN-SENT", "tracepoint"}, {0.0101, "ESTAB", "tracepoint"}, {0.02, "CLOSE-WAIT", "tracepoint"},
+                           {{0.01, "SYN-SENT", "tracepoint"},
+                            {0.0101, "ESTAB", "tracepoint"},
+                            {0.02, "CLOSE-WAIT", "tracepoint"},
                             {0.100020, "CLOSED", "tracepoint"}}),
                       lane("server side", kServer, kClient,
-                           {{0.0101, "SYN-RECV", "tracepoint"}, {0.0102, "ESTAB", "tracepoint"}, {0.0199, "FIN-WAIT-1", "tracepoint"},
-                            {0.0201, "FIN-WAIT-2", "tracepoint"}, {0.100030, "gone", "sock_diag"}})};
+                           {{0.0101, "SYN-RECV", "tracepoint"},
+                            {0.0102, "ESTAB", "tracepoint"},
+                            {0.0199, "FIN-WAIT-1", "tracepoint"},
+                            {0.0201, "FIN-WAIT-2", "tracepoint"},
+                            {0.100030, "gone", "sock_diag"}})};
   r.packets = {segment(0.100000, true, "PSH,ACK", 4), segment(0.100010, false, "RST")};
   EventOrder order = order_events(r);
   std::size_t reset = find_event(r, order, Kind::kState, "CLOSE-WAIT → CLOSED");
@@ -169,8 +188,8 @@ TEST(Events, LaneTransitionsInOrder) {
   EXPECT_EQ(order.events[path[0]].from, "CLOSED");
 }
 
-// The socket table at any event: the state from the timeline, queues from the latest snapshot that shows the same
-// state ("?" before one does), and the row gone once the socket is closed.
+// The socket table at any event: the state from the timeline, queues from the latest snapshot that shows the
+// same state ("?" before one does), and the row gone once the socket is closed.
 TEST(Events, SocketTableAtEachEvent) {
   ExperimentResult r = client_closes_first();
   EventOrder order = order_events(r);
@@ -196,8 +215,10 @@ TEST(Events, TextTimelineInEventOrder) {
   EXPECT_NE(text.find("SYN-SENT 0.051000s → ESTAB 0.051030s"), std::string::npos) << text;
   EXPECT_NE(text.find("TIME-WAIT 0.060200s (timewait mini-socket)"), std::string::npos) << text;
   EXPECT_NE(text.find("⋯ 0.50 s ⋯"), std::string::npos) << text;
-  EXPECT_NE(text.find("+50 µs  B  ESTAB → FIN-WAIT-1   close() or shutdown(): FIN sent"), std::string::npos) << text;
-  auto fin_wait = text.find("ESTAB → FIN-WAIT-1"), fin = text.find("B ── FIN,ACK ──▶ C"), close_wait = text.find("ESTAB → CLOSE-WAIT");
+  EXPECT_NE(text.find("+50 µs  B  ESTAB → FIN-WAIT-1   close() or shutdown(): FIN sent"), std::string::npos)
+      << text;
+  auto fin_wait = text.find("ESTAB → FIN-WAIT-1"), fin = text.find("B ── FIN,ACK ──▶ C"),
+       close_wait = text.find("ESTAB → CLOSE-WAIT");
   EXPECT_TRUE(fin_wait < fin && fin < close_wait) << text;
   EXPECT_EQ(text.find("\033["), std::string::npos) << "no colour";
 }
