@@ -164,12 +164,13 @@ int rank(Kind k) {  // at the same instant: what the harness did, then what the 
 
 }  // namespace
 
-int lane_of(const Timeline& timeline, const std::string& local, const std::string& peer) {
+int lane_of(const Timeline& timeline, const std::string& local, const std::string& peer, std::optional<double> at) {
   std::string port = local.substr(local.rfind(':') + 1);
   int listener = -1;
   for (std::size_t i = 0; i < timeline.lanes.size(); ++i) {
     const Lane& l = timeline.lanes[i];
-    if (l.local == local && l.peer == peer) return static_cast<int>(i);
+    bool born = !at || (!l.states.empty() && l.states.front().at <= *at);
+    if (l.local == local && l.peer == peer && born) return static_cast<int>(i);
     if (listener < 0 && l.peer == "*:*" && l.local.substr(l.local.rfind(':') + 1) == port)
       listener = static_cast<int>(i);
   }
@@ -188,8 +189,8 @@ EventOrder order_events(const ExperimentResult& r) {
     events.push_back(event(Kind::kSnapshot, r.snapshots[i].at, i));
   for (std::size_t i = 0; i < r.packets.size(); ++i) {
     TimelineEvent e = event(Kind::kSegment, r.packets[i].at, i);
-    e.lane = lane_of(r.timeline, r.packets[i].src, r.packets[i].dst);
-    e.to_lane = lane_of(r.timeline, r.packets[i].dst, r.packets[i].src);
+    e.lane = lane_of(r.timeline, r.packets[i].src, r.packets[i].dst, e.at);
+    e.to_lane = lane_of(r.timeline, r.packets[i].dst, r.packets[i].src, e.at);
     events.push_back(e);
   }
   for (std::size_t l = 0; l < r.timeline.lanes.size(); ++l) {

@@ -48,8 +48,12 @@ struct EventOrder {
 
 EventOrder order_events(const ExperimentResult& result);
 
-// The lane of the socket `local` → `peer` ("local|peer"), else the listener on `local`'s port; -1 if none.
-int lane_of(const Timeline& timeline, const std::string& local, const std::string& peer);
+// The lane of the socket `local` → `peer` ("local|peer"), else the listener on `local`'s port; -1 if none. With `at`,
+// a lane not yet born then does not count: a server side is born when the handshake's last ACK arrives, so the SYN
+// before it went to the listener, and its SYN,ACK came from the listener's request socket (a SYN dropped by a full
+// accept queue never reaches a lane of its own).
+int lane_of(const Timeline& timeline, const std::string& local, const std::string& peer,
+            std::optional<double> at = std::nullopt);
 
 // A lane's state changes as transitions of the TCP state diagram, in order: indexes into EventOrder::events.
 std::vector<std::size_t> lane_transitions(const EventOrder& order, int lane);

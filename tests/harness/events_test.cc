@@ -151,6 +151,20 @@ TEST(Events, SynToAFullQueueGoesToTheListener) {
   EXPECT_NE(event_text(r, order, order.events[3]).find("(retransmission)"), std::string::npos);
 }
 
+// A server side is born of the handshake's last ACK: the SYN before it went to the listener, whose request socket
+// answered SYN,ACK; from then on the connection's segments are its own.
+TEST(Events, AServerSideIsBornOfTheLastAck) {
+  ExperimentResult r = client_closes_first();  // server side born at 0.051040; SYN, SYN,ACK, ACK before that
+  EventOrder order = order_events(r);
+  std::size_t syn = find_event(r, order, Kind::kSegment, "SYN ──"), syn_ack = find_event(r, order, Kind::kSegment, "SYN,ACK"),
+              ack = find_event(r, order, Kind::kSegment, "B ── ACK ──▶"),
+              fin = find_event(r, order, Kind::kSegment, "B ── FIN,ACK");
+  EXPECT_EQ(order.events[syn].to_lane, 0) << event_text(r, order, order.events[syn]);
+  EXPECT_EQ(order.events[syn_ack].lane, 0) << event_text(r, order, order.events[syn_ack]);
+  EXPECT_EQ(order.events[ack].to_lane, 0) << event_text(r, order, order.events[ack]);
+  EXPECT_EQ(order.events[fin].to_lane, 2) << event_text(r, order, order.events[fin]);
+}
+
 // Lab 4's RST: the client's CLOSE-WAIT ends because of the RST it received, not by the figure's rules.
 TEST(Events, ResetIsTheCauseOfAnAbruptClose) {
   ExperimentResult r;
