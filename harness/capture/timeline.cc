@@ -467,6 +467,18 @@ class TracepointRecorder : public TimelineRecorder {
              "mini-socket, which is not traced: it starts at the exact handover, its state and end as sock_diag saw them";
     if (lost) t.note += "; " + std::to_string(lost) + " transitions were lost (" + why_lost + ")";
     if (!aside_.empty()) t.note += "; " + aside_;
+    // Roles from what listened: the side of a connection on a port that had a listener is its server side. (Its
+    // being an experiment port is not enough: lab 4's client binds one, {port:local}.)
+    auto port_of = [](const std::string& endpoint) { return endpoint.substr(endpoint.rfind(':') + 1); };
+    std::set<std::string> listening;
+    for (const Lane& l : lanes_.all()) {
+      if (l.role == "listener") listening.insert(port_of(l.local));
+    }
+    for (Lane& l : lanes_.all()) {
+      if (l.role == "listener" || listening.empty()) continue;
+      bool server = listening.count(port_of(l.local)) && !listening.count(port_of(l.peer));
+      l.role = server ? "server side" : "client side";
+    }
     t.lanes = lanes_.all();
     t.transitions = transitions;
     t.lost = lost;

@@ -201,10 +201,12 @@ EventOrder order_events(const ExperimentResult& r) {
       e.lane = static_cast<int>(l);
       e.shown = lane.states[k].state;
       e.to = closed(e.shown) ? "CLOSED" : e.shown;
-      if (k > 0) {
-        e.from = closed(lane.states[k - 1].state) ? "CLOSED" : lane.states[k - 1].state;
+      if (e.shown == "SYN-RECV" || (k == 0 && lane.role == "server side")) {
+        e.from = "LISTEN";  // a server side is born of its listener
+      } else if (e.shown == "SYN-SENT" || k == 0) {
+        e.from = "CLOSED";  // a new socket: the same four addresses and ports again (lab 4), its old one in TIME-WAIT
       } else {
-        e.from = lane.role == "server side" ? "LISTEN" : "CLOSED";  // a server side is born of its listener
+        e.from = closed(lane.states[k - 1].state) ? "CLOSED" : lane.states[k - 1].state;
       }
       events.push_back(e);
     }

@@ -165,6 +165,21 @@ TEST(Events, AServerSideIsBornOfTheLastAck) {
   EXPECT_EQ(order.events[fin].to_lane, 2) << event_text(r, order, order.events[fin]);
 }
 
+// Lab 4 makes the very same connection again while the old one is in TIME-WAIT: the lane's next SYN-SENT is a new
+// socket's connect(), from CLOSED, not a transition out of TIME-WAIT.
+TEST(Events, TheSameConnectionAgainStartsFromClosed) {
+  ExperimentResult r;
+  r.timeline.lanes = {lane("client side", kClient, kServer,
+                           {{0.01, "SYN-SENT", "tracepoint"},
+                            {0.0101, "ESTAB", "tracepoint"},
+                            {0.02, "TIME-WAIT", "timewait socket"},
+                            {0.03, "SYN-SENT", "tracepoint"}})};
+  EventOrder order = order_events(r);
+  const TimelineEvent& again = order.events.back();
+  EXPECT_EQ(again.from, "CLOSED");
+  EXPECT_EQ(again.cause, text::cause_connect());
+}
+
 // Lab 4's RST: the client's CLOSE-WAIT ends because of the RST it received, not by the figure's rules.
 TEST(Events, ResetIsTheCauseOfAnAbruptClose) {
   ExperimentResult r;
