@@ -33,7 +33,7 @@ inline std::string cause_close_sends_fin() {
   return "close() or shutdown(): FIN sent";
 }
 inline std::string cause_fin_received() {
-  return "FIN received; ACK sent";
+  return "FIN received";
 }
 inline std::string cause_ack_of_fin() {
   return "ACK of its FIN received";

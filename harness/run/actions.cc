@@ -29,6 +29,11 @@ std::uint16_t port_number(const std::string& text) {
 
 void ExperimentRun::perform(const Action& action) {
   check_limits();
+  action_began_ = elapsed();  // its step's time: a timeline shows the action before what it caused
+  struct Ended {
+    std::optional<double>& began;
+    ~Ended() { began.reset(); }
+  } ended{action_began_};
   std::visit([this](const auto& step) { act(step); }, action);  // one act() per kind: a missing one does not compile
 }
 
@@ -44,20 +49,19 @@ void ExperimentRun::act(const StartStep& step) {
   spec.working_dir = placeholders_.fill(step.working_dir);
   std::string command = step.program;
   for (const std::string& a : spec.args) command += " " + a;
-  double started = elapsed();
   ProcState& p = launch(step, spec, command);
   int pid = p.process->pid();
   std::string ready;
   bool ok = wait_ready(step, p, ready);
   std::string text = "start " + step.id + ": " + command + " (pid " + std::to_string(pid) + ")";
   if (!ok) {
-    record_step(step, text + " — not ready", false, started);
+    record_step(step, text + " — not ready", false);
     std::string reason = step.id + " did not become ready: expected " + ready + " within " +
                          seconds(scaled(step.timeout)) + exit_note(p);
     throw Aborted{reason + "\n" + output_detail(p)};
   }
   p.fd_baseline = open_fd_count(pid);
-  record_step(step, text + (ready.empty() ? "" : ", ready: " + ready), true, started);
+  record_step(step, text + (ready.empty() ? "" : ", ready: " + ready));
 }
 
 // Starts the program, or says why it cannot be (missing from a submission, not there, not startable) and stops.

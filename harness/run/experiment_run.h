@@ -101,9 +101,9 @@ class ExperimentRun {
   // --- ports, isolation, kernel state (runner.cc) ----------------------------------------------------------
   void allocate_ports();
   void poll_states();
-  // `at`: when the step began, if not now (a start step is recorded once its program is ready, but it began at the
-  // launch: a timeline must show it before the connections its program made).
-  void record_step(const StepBase& step, const std::string& text, bool ok = true, std::optional<double> at = std::nullopt);
+  // Its time is when the action began (action_began_), not when it was recorded: a start step is recorded once its
+  // program is ready, a signal once it was sent, and a timeline must show them before what they caused.
+  void record_step(const StepBase& step, const std::string& text, bool ok = true);
   void isolate();
   void apply_sysctls();
   std::vector<SocketInfo> capture();
@@ -155,6 +155,7 @@ class ExperimentRun {
   const RunOptions& options_;
   Reporter& reporter_;
   const Experiment& experiment_;
+  std::optional<double> action_began_;  // while an action runs: when it began (its step's time)
   const bool& interrupted_;
   Placeholders placeholders_;
   std::set<std::string> seen_connections_;  // "local|peer" of every TCP socket this experiment's snapshots saw

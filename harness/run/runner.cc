@@ -217,8 +217,8 @@ void ExperimentRun::poll_states() {
   });
 }
 
-void ExperimentRun::record_step(const StepBase& step, const std::string& text, bool ok, std::optional<double> at) {
-  StepRecord r{at.value_or(elapsed()), step.line, text, ok};  // its time first: the snapshot below may see what the step caused
+void ExperimentRun::record_step(const StepBase& step, const std::string& text, bool ok) {
+  StepRecord r{action_began_.value_or(elapsed()), step.line, text, ok};  // its time first: the snapshot below may see what the step caused
   if (timeline_ && timeline_->wants_polling()) capture();
   result_.steps.push_back(r);
   reporter_.step(r);
