@@ -665,6 +665,35 @@ std::unique_ptr<TimelineRecorder> start_tracefs_timeline(const std::set<std::uin
   return start_tracefs(ports, start, "");
 }
 
+void order_connects_by_syn(Timeline& timeline, const std::vector<Packet>& packets) {
+  std::map<std::string, double> first_syn;  // "local|peer" -> when its first SYN was on the wire
+  for (const Packet& p : packets) {
+    if (p.syn && !p.ack) first_syn.emplace(p.src + "|" + p.dst, p.at);
+  }
+  std::map<std::string, std::vector<Lane*>> clients;  // by peer
+  for (Lane& l : timeline.lanes) {
+    if (!l.states.empty() && l.states.front().state == "SYN-SENT" && l.states.front().source == "tracepoint" &&
+        first_syn.count(l.local + "|" + l.peer)) {
+      clients[l.peer].push_back(&l);
+    }
+  }
+  for (auto& [peer, lanes] : clients) {
+    if (lanes.size() < 2) continue;
+    std::vector<double> starts;
+    for (Lane* l : lanes) starts.push_back(l->states.front().at);
+    std::sort(starts.begin(), starts.end());
+    auto syn_of = [&](const Lane* l) { return first_syn[l->local + "|" + l->peer]; };
+    std::stable_sort(lanes.begin(), lanes.end(), [&](const Lane* a, const Lane* b) { return syn_of(a) < syn_of(b); });
+    bool fits = true;
+    for (std::size_t i = 0; i < lanes.size(); ++i) {
+      const auto& states = lanes[i]->states;
+      fits = fits && starts[i] <= syn_of(lanes[i]) && (states.size() < 2 || starts[i] <= states[1].at);
+    }
+    if (!fits) continue;
+    for (std::size_t i = 0; i < lanes.size(); ++i) lanes[i]->states.front().at = starts[i];
+  }
+}
+
 std::size_t keep_own_connections(Timeline& timeline, const std::set<std::string>& seen) {
   auto foreign = [&](const Lane& l) {
     return !seen.count(l.local + "|" + l.peer) && !seen.count(l.peer + "|" + l.local);

@@ -104,7 +104,8 @@ void write_html_report(std::ostream& out, const std::vector<ExperimentResult>& r
       << "</h1>\n";
   // What every experiment's drawings share, once: arrowheads and the state diagram's figure.
   out << "<svg class=\"shared\" xmlns=\"http://www.w3.org/2000/svg\" width=\"0\" height=\"0\" aria-hidden=\"true\"><defs>"
-      << "<marker id=\"packet-arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"5\" markerHeight=\"5\" "
+      << "<marker id=\"packet-arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerUnits=\"userSpaceOnUse\" "
+      << "markerWidth=\"8\" markerHeight=\"8\" "
       << "orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\"/></marker><marker id=\"ladder-arrow\" viewBox=\"0 0 10 10\" refX=\"10\" "
       << "refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\"/></marker>\n";
   write_diagram_definitions(out);

@@ -32,7 +32,8 @@ circle.event.current { fill: #d81b60; r: 5.5; }
 .views { margin-left: 16px; } .views button[aria-pressed=true] { background: #1565c0; color: #fff; border-color: #1565c0; }
 .status { font: 13px monospace; background: #f3f6fa; border-left: 4px solid #d81b60; padding: 4px 8px; min-height: 1.4em; }
 .legend { font-size: 12px; color: #555; margin: 0.3em 0; }
-.scroll { overflow-x: auto; border: 1px solid #eee; }
+.lanes-box { display: flex; border: 1px solid #eee; } .lanes-box .scroll { flex: 1; overflow-x: auto; }
+svg.lane-labels { flex: none; border-right: 1px solid #eee; } svg.lane-labels text { cursor: pointer; }
 body.focus > :not(.focused):not(.shared), body.focus section.focused > :not(.stepper):not(h2) { display: none; }
 body.focus .stepper > p.meta { display: none; } svg.shared { position: absolute; } .by-col .grid { stroke: #e8e8e8; fill: none; } .ticks line { stroke: #bbb; }
 .stepper:not([data-view=linear]) .ticks, .stepper[data-view=linear] .by-col { display: none; }
@@ -185,7 +186,7 @@ const char* const kReportScript = R"(
     root.querySelectorAll('.path-list li').forEach(function (li) {
       li.addEventListener('click', function () { stop(); go(Number(li.dataset.e)); });
     });
-    root.querySelectorAll('svg.timeline .lane').forEach(function (g) {
+    root.querySelectorAll('svg.timeline .lane, svg.lane-labels text').forEach(function (g) {
       g.addEventListener('click', function () { chooseLane(g.dataset.lane); });
     });
     root.addEventListener('keydown', function (ev) {

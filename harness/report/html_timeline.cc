@@ -108,9 +108,9 @@ double linear_end(const ExperimentResult& r, const EventOrder& order) {
 }
 
 // Time, linearly, over the whole experiment (the script's other view).
-Axis linear_axis(const ExperimentResult& r, const EventOrder& order, double left) {
+Axis linear_axis(const ExperimentResult& r, const EventOrder& order, double left, double labels) {
   Axis a;
-  const double end = linear_end(r, order), width = std::max(600.0, 1030 - left);
+  const double end = linear_end(r, order), width = std::max(600.0, 1300 - labels);
   for (const TimelineEvent& e : order.events) a.x.push_back(left + 10 + e.at / end * width);
   a.right = left + 10 + width;
   return a;
@@ -120,8 +120,9 @@ Axis linear_axis(const ExperimentResult& r, const EventOrder& order, double left
 // segments and harness marks: a translate) is placed by the script from data-xs / data-xl; what belongs to
 // one view only is in g.by-col (event order: column times, idle marks, what each column is) or g.ticks
 // (linear: seconds).
-void lanes_svg(std::ostream& out, const ExperimentResult& r, const EventOrder& order, double left) {
-  const Axis axis = event_axis(order, left), linear = linear_axis(r, order, left);
+void lanes_svg(std::ostream& out, const ExperimentResult& r, const EventOrder& order, double labels) {
+  const double left = 0;  // the lanes' names are an SVG of their own beside it, which does not scroll away
+  const Axis axis = event_axis(order, left), linear = linear_axis(r, order, left, labels);
   const std::size_t lanes = r.timeline.lanes.size();
   const double top = kTimeLabels, bottom = top + static_cast<double>(lanes) * kLaneHeight,
                marks = bottom + 12;
@@ -181,8 +182,7 @@ void lanes_svg(std::ostream& out, const ExperimentResult& r, const EventOrder& o
     const Lane& lane = r.timeline.lanes[l];
     double y = top + static_cast<double>(l) * kLaneHeight;
     out << "<g class=\"lane\" data-lane=\"" << l << "\" data-role=\"" << esc(lane.role) << "\" data-local=\""
-        << esc(lane.local) << "\" data-peer=\"" << esc(lane.peer) << "\"><text x=\"4\" y=\"" << num(y + 15)
-        << "\"><title>" << esc(lane_text(lane)) << "</title>" << esc(lane_label(order, lane, l)) << "</text>";
+        << esc(lane.local) << "\" data-peer=\"" << esc(lane.peer) << "\">";
     for (std::size_t k = 0; k < states[l].size(); ++k) {
       const TimelineEvent& e = order.events[states[l][k]];
       if (e.to == "CLOSED") continue;  // the lane ends there
@@ -298,7 +298,7 @@ void write_html_timeline(std::ostream& out, const ExperimentResult& r, const Eve
   std::size_t longest = 0;
   for (std::size_t i = 0; i < r.timeline.lanes.size(); ++i)
     longest = std::max(longest, html::characters(lane_label(order, r.timeline.lanes[i], i)));
-  const double left = std::max(180.0, 16 + 6.7 * static_cast<double>(longest));
+  const double left = std::max(120.0, 12 + 6.7 * static_cast<double>(longest));
   out << "<div class=\"stepper\" tabindex=\"0\" data-events=\"" << order.events.size() << "\"><h3>"
       << esc(text::timeline_title()) << "</h3>\n<p class=\"meta\">" << esc(text::source(r.timeline.source))
       << (r.timeline.note.empty() ? "" : " — " + esc(r.timeline.note)) << ". "
@@ -306,9 +306,18 @@ void write_html_timeline(std::ostream& out, const ExperimentResult& r, const Eve
   controls(out, order.events.size());
   out << "<p class=\"status\" aria-live=\"polite\"></p>\n";
   legend(out, r);
-  out << "<div class=\"scroll\">";
+  // The lanes' names, beside the timeline (which scrolls), at the same heights.
+  const double height = kTimeLabels + static_cast<double>(r.timeline.lanes.size()) * kLaneHeight + 34 + 6.6 * kLabelChars;
+  out << "<div class=\"lanes-box\"><svg class=\"lane-labels\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" << num(left)
+      << "\" height=\"" << num(height) << "\">";
+  for (std::size_t l = 0; l < r.timeline.lanes.size(); ++l) {
+    const Lane& lane = r.timeline.lanes[l];
+    out << "<text data-lane=\"" << l << "\" x=\"4\" y=\"" << num(kTimeLabels + static_cast<double>(l) * kLaneHeight + 15)
+        << "\"><title>" << esc(lane_text(lane)) << "</title>" << esc(lane_label(order, lane, l)) << "</text>";
+  }
+  out << "</svg><div class=\"scroll\">";
   lanes_svg(out, r, order, left);
-  out << "</div>\n<div class=\"stepview\">";
+  out << "</div></div>\n<div class=\"stepview\">";
   write_state_diagram(out, r, order, default_lane(r.timeline));
   out << "<div class=\"side\">";
   write_state_paths(out, r, order, default_lane(r.timeline));

@@ -162,6 +162,7 @@ void ExperimentRun::finish_capture() {
       for (const Packet& p : result_.packets) seen_connections_.insert(p.src + "|" + p.dst);
       keep_own_connections(result_.timeline, seen_connections_);
     }
+    order_connects_by_syn(result_.timeline, result_.packets);
   }
 }
 

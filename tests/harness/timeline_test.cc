@@ -402,3 +402,23 @@ TEST(Packets, RendersALadder) {
   EXPECT_NE(ladder.find("--SYN -"), std::string::npos) << ladder;
   EXPECT_NE(ladder.find("- SYN,ACK--"), std::string::npos) << ladder;
 }
+
+// Two clients connect to one server at once (lab 3): the recorder matched their connect()s by time and got them
+// crosswise; their first SYNs on the wire put them in order.
+TEST(Timeline, ConnectsOrderedByTheirFirstSyns) {
+  Timeline t;
+  t.lanes.push_back({"127.0.0.1:40001", "127.0.0.1:8888", "client side",
+                     {{0.139, "SYN-SENT", "tracepoint"}, {1.138, "ESTAB", "tracepoint"}}, {}});
+  t.lanes.push_back({"127.0.0.1:40002", "127.0.0.1:8888", "client side",
+                     {{0.111, "SYN-SENT", "tracepoint"}, {1.170, "ESTAB", "tracepoint"}}, {}});
+  Packet first, second;
+  first.src = "127.0.0.1:40001";
+  first.dst = second.dst = "127.0.0.1:8888";
+  second.src = "127.0.0.1:40002";
+  first.syn = second.syn = true;
+  first.at = 0.1112;
+  second.at = 0.1393;
+  order_connects_by_syn(t, {first, second});
+  EXPECT_DOUBLE_EQ(t.lanes[0].states[0].at, 0.111) << "40001 sent its SYN first: its connect() was the first";
+  EXPECT_DOUBLE_EQ(t.lanes[1].states[0].at, 0.139);
+}
