@@ -247,16 +247,18 @@ std::vector<std::vector<SocketRow>> socket_rows(const ExperimentResult& r, const
   // What the latest snapshot said of each lane's socket: state, Recv-Q, Send-Q, process.
   std::vector<std::optional<SocketRow>> seen(lanes);
   auto emit = [&](std::size_t l, std::size_t event) {
-    SocketRow row{event, state[l], "", "", ""};
+    SocketRow row{event, state[l], "", "", "", std::nullopt};
     if (!row.state.empty()) {
       bool known = seen[l] && seen[l]->state == row.state;
       row.recv_q = known ? seen[l]->recv_q : "?";
       row.send_q = known ? seen[l]->send_q : "?";
       row.process = known ? seen[l]->process : "";
+      if (known) row.seen_at = seen[l]->event;
     }
     auto& list = rows[l];
     bool same = !list.empty() && list.back().state == row.state && list.back().recv_q == row.recv_q &&
-                list.back().send_q == row.send_q && list.back().process == row.process;
+                list.back().send_q == row.send_q && list.back().process == row.process &&
+                list.back().seen_at == row.seen_at;
     if (!same && !(list.empty() && row.state.empty())) list.push_back(row);
   };
   for (std::size_t i = 0; i < order.events.size(); ++i) {
@@ -278,7 +280,7 @@ std::vector<std::vector<SocketRow>> socket_rows(const ExperimentResult& r, const
         for (const SocketOwner& o : s.owners)
           owners += (owners.empty() ? "" : ",") + o.command + "(" + std::to_string(o.pid) + ")";
         seen[static_cast<std::size_t>(l)] =
-            SocketRow{i, s.state, std::to_string(s.recv_q), std::to_string(s.send_q), owners};
+            SocketRow{i, s.state, std::to_string(s.recv_q), std::to_string(s.send_q), owners, i};
         emit(static_cast<std::size_t>(l), i);
       }
     }

@@ -65,6 +65,7 @@ std::vector<std::size_t> lane_transitions(const EventOrder& order, int lane);
 struct SocketRow {
   std::size_t event = 0;
   std::string state, recv_q, send_q, process;
+  std::optional<std::size_t> seen_at;  // the snapshot's event the queues and owner are from: they may have changed since
   bool operator==(const SocketRow&) const = default;
 };
 std::vector<std::vector<SocketRow>> socket_rows(const ExperimentResult& result, const EventOrder& order);

@@ -100,7 +100,7 @@ void write_html_report(std::ostream& out, const std::vector<ExperimentResult>& r
   // can parse it. The script's words are the body's data-t-* attributes.
   out << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/><title>" << esc(text::report_title()) << "</title><style>"
       << kReportStyle << "</style></head><body data-t-step=\"" << esc(text::step_of()) << "\" data-t-play=\"" << esc(text::step_play())
-      << "\" data-t-pause=\"" << esc(text::step_pause()) << "\">\n<h1>" << esc(text::report_title())
+      << "\" data-t-pause=\"" << esc(text::step_pause()) << "\" data-t-as-of=\"" << esc(text::at_step_pattern()) << "\">\n<h1>" << esc(text::report_title())
       << "</h1>\n";
   // What every experiment's drawings share, once: arrowheads and the state diagram's figure.
   out << "<svg class=\"shared\" xmlns=\"http://www.w3.org/2000/svg\" width=\"0\" height=\"0\" aria-hidden=\"true\"><defs>"

@@ -124,6 +124,7 @@ const char* const kReportScript = R"(
         tr.querySelector('.rq').textContent = now[2];
         tr.querySelector('.sq').textContent = now[3];
         tr.querySelector('.pr').textContent = now[4];
+        tr.querySelector('.as').textContent = now[5] ? words.tAsOf.replace('{1}', now[5]) : '';
       });
       var li = root.querySelector('.event-list li[data-e="' + k + '"]');
       status.textContent = words.tStep.replace('{1}', k).replace('{2}', n) + '  ·  ' + (li ? li.textContent : '');

@@ -249,11 +249,12 @@ void sockets_now(std::ostream& out, const ExperimentResult& r, const EventOrder&
   auto rows = socket_rows(r, order);
   out << "<div class=\"now\"><h4>" << esc(text::sockets_now())
       << "</h4><table class=\"sockets at-step\"><tr><th></th><th>State</th>"
-      << "<th>Recv-Q</th><th>Send-Q</th><th>Local</th><th>Peer</th><th>Process</th></tr>";
+      << "<th>Recv-Q</th><th>Send-Q</th><th>Local</th><th>Peer</th><th>Process</th><th>" << esc(text::queues_as_of())
+      << "</th></tr>";
   for (std::size_t l = 0; l < rows.size(); ++l) {
     nlohmann::json changes = nlohmann::json::array();
     for (const SocketRow& row : rows[l])
-      changes.push_back({row.event + 1, row.state, row.recv_q, row.send_q, row.process});
+      changes.push_back({row.event + 1, row.state, row.recv_q, row.send_q, row.process, row.seen_at ? *row.seen_at + 1 : 0});
     SocketRow last = rows[l].empty() ? SocketRow{} : rows[l].back();
     const Lane& lane = r.timeline.lanes[l];
     out << "<tr data-lane=\"" << l << "\" data-rows='"
@@ -261,7 +262,8 @@ void sockets_now(std::ostream& out, const ExperimentResult& r, const EventOrder&
         << (last.state.empty() ? " class=\"absent\"" : "") << "><td>" << esc(order.lane_tags[l])
         << "</td><td class=\"st\">" << esc(last.state) << "</td><td class=\"rq\">" << esc(last.recv_q)
         << "</td><td class=\"sq\">" << esc(last.send_q) << "</td><td>" << esc(lane.local) << "</td><td>"
-        << esc(lane.peer) << "</td><td class=\"pr\">" << esc(last.process) << "</td></tr>";
+        << esc(lane.peer) << "</td><td class=\"pr\">" << esc(last.process) << "</td><td class=\"as\">"
+        << (last.seen_at ? esc(text::at_step(*last.seen_at + 1)) : "") << "</td></tr>";
   }
   out << "</table><p class=\"meta\">" << esc(text::sockets_now_about()) << "</p></div>\n";
 }

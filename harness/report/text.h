@@ -228,10 +228,12 @@ inline std::string all_events(std::size_t n) {
 inline std::string sockets_now() {
   return "Sockets at this step (as ss would show them)";
 }
+inline std::string queues_as_of() { return "queues as of"; }
+// "step 59", for the script: it fills in {1}.
+inline std::string at_step_pattern() { return "step {1}"; }
 inline std::string sockets_now_about() {
-  return "Reconstructed: the state from the timeline; queues and process from the latest snapshot that saw "
-         "the "
-         "socket in that state (? before one did).";
+  return "Reconstructed: the state from the timeline (exact); queues and process from the latest snapshot that "
+         "saw the socket in that state, at the step shown (? before one did): they may have changed since.";
 }
 inline std::string no_sockets() {
   return "(no sockets)";

@@ -233,6 +233,8 @@ TEST(Events, SocketTableAtEachEvent) {
   EXPECT_EQ(client[5].state, "TIME-WAIT");
   EXPECT_EQ(client[5].recv_q, "0") << "from the snapshot";
   EXPECT_EQ(order.events[client[5].event].kind, Kind::kSnapshot);
+  EXPECT_EQ(client[5].seen_at, client[5].event) << "the queues are as of that snapshot";
+  EXPECT_FALSE(client[4].seen_at);
   EXPECT_EQ(rows[2].back().state, "") << "the server side is closed: no row in ss";
 }
 
