@@ -8,6 +8,7 @@
 #include "report/state_diagram.h"
 #include "report/text.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -110,6 +111,9 @@ void write_html_report(std::ostream& out, const std::vector<ExperimentResult>& r
       << "refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\"/></marker>\n";
   write_diagram_definitions(out);
   out << "</defs></svg>\n<p class=\"summary\" id=\"summary\">" << esc(text::summary(results.size(), passed, points, max_points)) << "</p>\n";
+  if (std::any_of(results.begin(), results.end(), [](const ExperimentResult& r) { return !r.timeline.lanes.empty(); })) {
+    out << "<p class=\"meta\">" << esc(text::timeline_about()) << "</p>\n";
+  }
   for (const ExperimentResult& r : results) {
     EventOrder events = order_events(r);
     out << "<section class=\"experiment\" id=\"" << esc(r.id) << "\" data-points=\"" << r.points() << "\" data-max=\"" << r.max_points()

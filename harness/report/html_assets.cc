@@ -25,7 +25,7 @@ circle.event.current { fill: #d81b60; r: 5.5; }
 .ladder g.current line.segment { stroke: #d81b60; stroke-width: 3; } .ladder g.current text { fill: #d81b60; font-weight: bold; }
 .packets line { stroke: #455a64; stroke-width: 1.5; marker-end: url(#packet-arrow); } .packets line.syn { stroke: #e6a100; } .packets line.fin { stroke: #1565c0; }
 .packets line.rst { stroke: #c62828; stroke-width: 2; } .packets path { fill: #455a64; }
-.packets g.current line { stroke: #d81b60; stroke-width: 4; }
+.packets line.current { stroke: #d81b60; stroke-width: 4; }
 .stepper:focus { outline: 2px solid #90caf9; outline-offset: 4px; }
 .controls { display: flex; gap: 4px; align-items: center; flex-wrap: wrap; }
 .controls button { font-size: 14px; min-width: 2.6em; padding: 2px 6px; } .controls .slider { width: 360px; }
@@ -51,14 +51,14 @@ text.k-segment { fill: #455a64; } text.k-state { fill: #6a1b9a; } text.what.curr
 #diagram-arrow path { fill: #999; } #diagram-arrow-lit path { fill: #1565c0; }
 .figure .node rect { fill: #fafafa; stroke: #cfcfcf; } .figure .node text { text-anchor: middle; fill: #8a8a8a; font-weight: bold; }
 .lane-path { display: none; } .lane-path.shown { display: inline; }
-.lane-path rect.visited { fill: #1565c0; fill-opacity: 0.14; stroke: #1565c0; stroke-width: 2.5; }
+rect.visited { fill: #1565c0; fill-opacity: 0.14; stroke: #1565c0; stroke-width: 2.5; }
 .lane-path .taken path { fill: none; stroke: #1565c0; stroke-width: 3; marker-end: url(#diagram-arrow-lit); } .lane-path .taken.extra path { stroke: #c62828; stroke-dasharray: 7 4; }
 .lane-path .taken circle { fill: #1565c0; } .lane-path .taken.extra circle { fill: #c62828; }
 .lane-path .taken text { fill: #fff; font-size: 10px; text-anchor: middle; font-weight: bold; }
 .lane-path .taken.current path { stroke: #d81b60; stroke-width: 5; } .lane-path .taken.current circle { fill: #d81b60; }
 .path-list { display: none; font-size: 13px; padding-left: 1.8em; } .path-list.shown { display: block; }
 .path-list li { cursor: pointer; } .path-list li.current, .event-list li.current { background: #fce4ec; }
-table.at-step tr.absent { display: none; } table.at-step tr.changed td { background: #fff3c4; }
+table.at-step td { white-space: nowrap; } table.at-step tr.absent { display: none; } table.at-step tr.changed td { background: #fff3c4; }
 .event-list { font: 12px monospace; margin-top: 0.5em; } .event-list i { color: #777; font-style: normal; }
 )";
 
@@ -164,8 +164,9 @@ const char* const kReportScript = R"(
           band.setAttribute('x', from);
           band.setAttribute('width', Math.max(1.5, to - from));
         });
-        svg.querySelectorAll('g.packet').forEach(function (g) {
-          g.setAttribute('transform', 'translate(' + a.x[g.dataset.e - 1] + ',0)');
+        svg.querySelectorAll('line.packet').forEach(function (l) {
+          l.setAttribute('x1', a.x[l.dataset.e - 1]);
+          l.setAttribute('x2', a.x[l.dataset.e - 1]);
         });
         svg.querySelectorAll('circle.event').forEach(function (c) { c.setAttribute('cx', a.x[c.dataset.e - 1]); });
       });

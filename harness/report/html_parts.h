@@ -16,10 +16,16 @@ inline std::string esc(const std::string& text) {
   return xml_escape(terminal_safe(text));
 }
 
+// A coordinate: at most `precision` decimals, none when whole ("14", "14.5"): a report has thousands of them.
 inline std::string num(double v, int precision = 1) {
   std::ostringstream o;
   o << std::fixed << std::setprecision(precision) << v;
-  return o.str();
+  std::string text = o.str();
+  if (text.find('.') != std::string::npos) {
+    while (text.back() == '0') text.pop_back();
+    if (text.back() == '.') text.pop_back();
+  }
+  return text == "-0" ? "0" : text;
 }
 
 inline std::string css_class(const std::string& state) {  // "FIN-WAIT-1" -> "s-FIN-WAIT-1"

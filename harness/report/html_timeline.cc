@@ -18,7 +18,7 @@ using html::num;
 using Kind = TimelineEvent::Kind;
 
 // The event axis: one column per event, idle stretches a little wider; lanes below the time labels.
-constexpr double kColumn = 18, kIdle = 26, kTimeLabels = 78, kLaneHeight = 22, kLabelChars = 34;
+constexpr double kColumn = 18, kIdle = 26, kTimeLabels = 78, kLaneHeight = 22, kLabelChars = 30;
 
 // "127.0.0.1:40712" -> ":40712" in the SVG's lane labels (every lab runs on loopback; the full text is in the
 // tooltip).
@@ -205,10 +205,9 @@ void lanes_svg(std::ostream& out, const ExperimentResult& r, const EventOrder& o
     const TimelineEvent& e = order.events[i];
     if (e.kind != Kind::kSegment || e.lane < 0 || e.to_lane < 0 || e.lane == e.to_lane) continue;
     const Packet& p = r.packets[e.index];
-    out << "<g class=\"packet\" data-e=\"" << i + 1 << "\" data-flags=\"" << esc(p.flags())
-        << "\" transform=\"translate(" << num(axis.x[i]) << ",0)\"><line class=\"" << segment_class(p)
-        << (p.retransmission ? " retransmission" : "") << "\" x1=\"0\" y1=\"" << num(middle(e.lane))
-        << "\" x2=\"0\" y2=\"" << num(middle(e.to_lane)) << "\"/></g>";
+    out << "<line class=\"packet " << segment_class(p) << (p.retransmission ? " retransmission" : "") << "\" data-e=\""
+        << i + 1 << "\" data-flags=\"" << esc(p.flags()) << "\" x1=\"" << num(axis.x[i]) << "\" y1=\""
+        << num(middle(e.lane)) << "\" x2=\"" << num(axis.x[i]) << "\" y2=\"" << num(middle(e.to_lane)) << "\"/>";
   }
   out << "</g>\n<g class=\"events\">";
   // The harness's own events: a dot under the lanes (the column's words say what it was).
@@ -303,8 +302,7 @@ void write_html_timeline(std::ostream& out, const ExperimentResult& r, const Eve
   const double left = std::max(120.0, 12 + 6.7 * static_cast<double>(longest));
   out << "<div class=\"stepper\" tabindex=\"0\" data-events=\"" << order.events.size() << "\"><h3>"
       << esc(text::timeline_title()) << "</h3>\n<p class=\"meta\">" << esc(text::source(r.timeline.source))
-      << (r.timeline.note.empty() ? "" : " — " + esc(r.timeline.note)) << ". "
-      << esc(text::timeline_about(!r.packets.empty())) << "</p>\n";
+      << (r.timeline.note.empty() ? "" : " — " + esc(r.timeline.note)) << "</p>\n";
   controls(out, order.events.size());
   out << "<p class=\"status\" aria-live=\"polite\"></p>\n";
   legend(out, r);

@@ -153,6 +153,11 @@ void write_diagram_definitions(std::ostream& out) {
   }
   for (const Node& n : nodes()) box(out, n, "node");
   out << "</g>\n";
+  for (const Node& n : nodes()) {  // a visited state's frame, over the figure's box, its text showing through
+    out << "<rect id=\"visited-" << n.id << "\" class=\"visited\" x=\"" << num(n.x - kBoxW / 2) << "\" y=\""
+        << num(n.y - kBoxH / 2) << "\" width=\"" << kBoxW << "\" height=\"" << kBoxH << "\" rx=\"5\"/>";
+  }
+  out << "\n";
 }
 
 void write_state_diagram(std::ostream& out, const ExperimentResult& r, const EventOrder& order, int shown) {
@@ -172,11 +177,9 @@ void write_state_diagram(std::ostream& out, const ExperimentResult& r, const Eve
       visited.insert(from);
       visited.insert(to);
     }
-    for (const Node& n : nodes()) {  // over the figure's box: a frame, its text showing through
+    for (const Node& n : nodes()) {
       if (!visited.count(n.id)) continue;
-      out << "<rect class=\"visited\" data-state=\"" << n.state << "\" x=\"" << num(n.x - kBoxW / 2)
-          << "\" y=\"" << num(n.y - kBoxH / 2) << "\" width=\"" << kBoxW << "\" height=\"" << kBoxH
-          << "\" rx=\"5\"/>";
+      out << "<use class=\"visited\" data-state=\"" << n.state << "\" href=\"#visited-" << n.id << "\"/>";
     }
     std::map<std::string, int> uses;  // a listener restarted takes the same edges again
     for (std::size_t k = 0; k < path.size(); ++k) {

@@ -155,11 +155,7 @@ inline std::string edge_syn_sent_close() {
 inline std::string diagram_heading() {
   return "The TCP state diagram (RFC 9293, figure 5)";
 }
-inline std::string diagram_about() {
-  return "The path of the chosen connection is lit, its transitions numbered in order; states it never "
-         "visited are "
-         "dimmed. Dashed: what the figure leaves out (RST, a socket that vanished). Choose a connection:";
-}
+inline std::string diagram_about() { return "Connection:"; }
 inline std::string diagram_aria() {
   return "TCP state diagram with the chosen connection's path";
 }
@@ -177,16 +173,14 @@ inline std::string timeline_title() {
 inline std::string source(const std::string& source) {
   return "source: " + source;
 }
-inline std::string timeline_about(bool packets) {
-  return std::string(
-             "One column per event, in the order they happened, its time above it (+: since the previous "
-             "event); idle stretches are compressed and marked ⋯ with their length. Lanes: one per socket, "
-             "coloured by TCP state.") +
-         (packets ? " Arrows: TCP segments from the sender's lane to the receiver's (SYN yellow, FIN blue, "
-                    "RST red, "
-                    "others grey)."
-                  : "") +
-         " Hover for details; step through with the buttons, the slider or the arrow keys.";
+inline std::string timeline_about() {
+  return "How to read the timelines: one column per event, in the order they happened, its time above it (+: "
+         "since the previous event); idle stretches are compressed and marked ⋯ with their length. Lanes: one "
+         "per socket, coloured by TCP state; arrows: TCP segments from the sender's lane to the receiver's (SYN "
+         "yellow, FIN blue, RST red, others grey). Step through with the buttons, the slider or the arrow keys "
+         "(the address takes #step=N). The state diagram lights the chosen connection's path, its transitions "
+         "numbered in order; states it never visited are dimmed; dashed: what the figure leaves out (an RST, a "
+         "socket that vanished).";
 }
 inline std::string view_events() {
   return "event order";

@@ -101,7 +101,7 @@ TEST(HtmlReport, IsWellFormedWithLanesStatesAndLadder) {
   // The same segments on the timeline: arrows between the lanes of the two ends of each connection, each in a column
   // of its own whose words say what it was.
   std::set<std::string> on_axis;
-  for (auto seg : section.select_nodes(".//svg[@class='timeline']//g[@class='packets']/g[@data-flags]")) {
+  for (auto seg : section.select_nodes(".//svg[@class='timeline']//g[@class='packets']/line[@data-flags]")) {
     std::string flags = seg.node().attribute("data-flags").value(), e = seg.node().attribute("data-e").value();
     on_axis.insert(flags);
     auto words = section.select_node((".//text[contains(@class,'what')][@data-e='" + e + "']").c_str()).node();
@@ -147,7 +147,7 @@ TEST(HtmlReport, StateDiagramLightsTheVisitedStates) {
     EXPECT_TRUE(section.select_node(".//svg[@class='state-diagram']/use").node()) << id << ": the figure";
     auto shown = section.select_nodes(".//g[@class='lane-path shown']");
     EXPECT_EQ(shown.size(), 1u) << id << ": one connection's path shown";
-    for (auto r : section.select_nodes(".//g[@class='lane-path shown']/rect[@class='visited']")) states.insert(r.node().attribute("data-state").value());
+    for (auto r : section.select_nodes(".//g[@class='lane-path shown']/use[@class='visited']")) states.insert(r.node().attribute("data-state").value());
     return states;
   };
   EXPECT_EQ(lit(kSection), (std::set<std::string>{"CLOSED", "SYN-SENT", "ESTAB", "CLOSE-WAIT"}));
