@@ -27,6 +27,13 @@ namespace socklab::harness {
 namespace {
 
 
+std::int64_t realtime_minus_monotonic_ns() {
+  timespec real{}, mono{};
+  clock_gettime(CLOCK_REALTIME, &real);
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  return (static_cast<std::int64_t>(real.tv_sec) - mono.tv_sec) * 1000000000 + (real.tv_nsec - mono.tv_nsec);
+}
+
 double realtime_minus_monotonic() {
   timespec real{}, mono{};
   clock_gettime(CLOCK_REALTIME, &real);
@@ -86,18 +93,38 @@ class LoopbackCapture : public PacketCapture {
   }
 
   // Reads every frame queued now. On lo each segment passes twice (sent, then received): keep the received copy.
+  // Its time is the kernel's (SO_TIMESTAMPNS: when lo received it, CLOCK_REALTIME), moved to the harness's clock,
+  // not the moment this reads it: frames are read in batches, and a timeline orders a segment among state changes
+  // microseconds apart (the client's FIN-WAIT-1, its FIN, the server's CLOSE-WAIT).
   void drain() {
     unsigned char frame[65600];
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+    const std::int64_t start_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(start_.time_since_epoch()).count();
+    const std::int64_t real_minus_mono_ns = realtime_minus_monotonic_ns();  // now: the clocks part by NTP's slewing only
     for (;;) {
       sockaddr_ll from{};
-      socklen_t length = sizeof from;
-      ssize_t n = recvfrom(descriptor_.native_handle(), frame, sizeof frame, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &length);
+      iovec data{frame, sizeof frame};
+      msghdr message{};
+      message.msg_name = &from;
+      message.msg_namelen = sizeof from;
+      message.msg_iov = &data;
+      message.msg_iovlen = 1;
+      message.msg_control = control;
+      message.msg_controllen = sizeof control;
+      ssize_t n = recvmsg(descriptor_.native_handle(), &message, MSG_DONTWAIT);
       if (n <= 0) return;
       if (from.sll_pkttype == PACKET_OUTGOING) continue;
       Packet p;
       if (!decode_frame(frame, static_cast<std::size_t>(n), p)) continue;
       if (!ports_.count(p.sport) && !ports_.count(p.dport)) continue;
-      p.at = std::chrono::duration<double>(Clock::now() - start_).count();
+      p.at = std::chrono::duration<double>(Clock::now() - start_).count();  // unless the kernel says when
+      for (cmsghdr* c = CMSG_FIRSTHDR(&message); c; c = CMSG_NXTHDR(&message, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+        timespec when{};
+        std::memcpy(&when, CMSG_DATA(c), sizeof when);
+        std::int64_t when_ns = static_cast<std::int64_t>(when.tv_sec) * 1000000000 + when.tv_nsec;  // (integers: a
+        p.at = static_cast<double>(when_ns - real_minus_mono_ns - start_ns) / 1e9;  // double of epoch ns loses the µs)
+      }
       std::string key = p.src + ">" + p.dst + "#" + std::to_string(p.seq);
       bool carries = p.payload > 0 || p.syn || p.fin;
       if (carries && !seen_.insert(key + (p.syn ? "S" : "") + (p.fin ? "F" : "")).second) p.retransmission = true;
@@ -199,6 +226,8 @@ std::unique_ptr<PacketCapture> start_packet_capture(boost::asio::io_context& con
     close(fd);
     return nullptr;
   }
+  int on = 1;  // the kernel's time of each frame (see drain()); without it, the time it is read
+  setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
   return std::make_unique<LoopbackCapture>(context, fd, ports, start);
 }
 
@@ -223,7 +252,7 @@ std::string render_ladder(const std::vector<Packet>& packets, const std::set<std
       if (p->retransmission) label += " (retransmission)";
       bool to_server = p->src == key.first;
       int dashes = std::max(2, width - 4 - static_cast<int>(label.size()));
-      out << "  " << std::setw(8) << seconds_text(p->at) << "  "
+      out << "  " << std::setw(9) << moment_text(p->at) << "  "
           << (to_server ? "--" + label + " " + std::string(dashes, '-') + ">" : "<" + std::string(dashes, '-') + " " + label + "--")
           << "\n";
     }

@@ -467,6 +467,18 @@ class TracepointRecorder : public TimelineRecorder {
              "mini-socket, which is not traced: it starts at the exact handover, its state and end as sock_diag saw them";
     if (lost) t.note += "; " + std::to_string(lost) + " transitions were lost (" + why_lost + ")";
     if (!aside_.empty()) t.note += "; " + aside_;
+    // Roles from what listened: the side of a connection on a port that had a listener is its server side. (Its
+    // being an experiment port is not enough: lab 4's client binds one, {port:local}.)
+    auto port_of = [](const std::string& endpoint) { return endpoint.substr(endpoint.rfind(':') + 1); };
+    std::set<std::string> listening;
+    for (const Lane& l : lanes_.all()) {
+      if (l.role == "listener") listening.insert(port_of(l.local));
+    }
+    for (Lane& l : lanes_.all()) {
+      if (l.role == "listener" || listening.empty()) continue;
+      bool server = listening.count(port_of(l.local)) && !listening.count(port_of(l.peer));
+      l.role = server ? "server side" : "client side";
+    }
     t.lanes = lanes_.all();
     t.transitions = transitions;
     t.lost = lost;
@@ -653,6 +665,35 @@ std::unique_ptr<TimelineRecorder> start_tracefs_timeline(const std::set<std::uin
   return start_tracefs(ports, start, "");
 }
 
+void order_connects_by_syn(Timeline& timeline, const std::vector<Packet>& packets) {
+  std::map<std::string, double> first_syn;  // "local|peer" -> when its first SYN was on the wire
+  for (const Packet& p : packets) {
+    if (p.syn && !p.ack) first_syn.emplace(p.src + "|" + p.dst, p.at);
+  }
+  std::map<std::string, std::vector<Lane*>> clients;  // by peer
+  for (Lane& l : timeline.lanes) {
+    if (!l.states.empty() && l.states.front().state == "SYN-SENT" && l.states.front().source == "tracepoint" &&
+        first_syn.count(l.local + "|" + l.peer)) {
+      clients[l.peer].push_back(&l);
+    }
+  }
+  for (auto& [peer, lanes] : clients) {
+    if (lanes.size() < 2) continue;
+    std::vector<double> starts;
+    for (Lane* l : lanes) starts.push_back(l->states.front().at);
+    std::sort(starts.begin(), starts.end());
+    auto syn_of = [&](const Lane* l) { return first_syn[l->local + "|" + l->peer]; };
+    std::stable_sort(lanes.begin(), lanes.end(), [&](const Lane* a, const Lane* b) { return syn_of(a) < syn_of(b); });
+    bool fits = true;
+    for (std::size_t i = 0; i < lanes.size(); ++i) {
+      const auto& states = lanes[i]->states;
+      fits = fits && starts[i] <= syn_of(lanes[i]) && (states.size() < 2 || starts[i] <= states[1].at);
+    }
+    if (!fits) continue;
+    for (std::size_t i = 0; i < lanes.size(); ++i) lanes[i]->states.front().at = starts[i];
+  }
+}
+
 std::size_t keep_own_connections(Timeline& timeline, const std::set<std::string>& seen) {
   auto foreign = [&](const Lane& l) {
     return !seen.count(l.local + "|" + l.peer) && !seen.count(l.peer + "|" + l.local);
@@ -665,35 +706,6 @@ std::size_t keep_own_connections(Timeline& timeline, const std::set<std::string>
                      " of another network namespace using the same port numbers left out";
   }
   return left_out;
-}
-
-std::string render_timeline(const Timeline& timeline, const std::vector<TimelineEvent>& events) {
-  std::ostringstream out;
-  out << "timeline — source: " << timeline.source << "\n";
-  if (!timeline.note.empty()) out << "  (" << timeline.note << ")\n";
-  for (const Lane& l : timeline.lanes) {
-    out << "  " << std::left << std::setw(11) << l.role << " " << l.local << " → " << l.peer << "\n      ";
-    for (std::size_t i = 0; i < l.states.size(); ++i) {
-      out << (i ? " → " : "") << l.states[i].state << " " << fixed3(l.states[i].at);
-      if (l.states[i].source == "sock_diag" && timeline.source.rfind("tracepoint", 0) == 0) out << " (seen by sock_diag)";
-      if (l.states[i].source == "timewait socket") out << " (timewait mini-socket)";
-    }
-    out << "\n";
-    for (const std::string& m : l.missed) out << "      not caught (too brief): " << m << "\n";
-  }
-  struct Row {
-    double at;
-    std::string text;
-  };
-  std::vector<Row> rows;
-  for (const TimelineEvent& e : events) rows.push_back({e.at, "▸ " + e.text});
-  for (const Lane& l : timeline.lanes) {
-    for (const LaneState& s : l.states) rows.push_back({s.at, "  " + l.role + " " + l.local + " → " + l.peer + ": " + s.state});
-  }
-  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.at < b.at; });
-  out << "  in time order:\n";
-  for (const Row& r : rows) out << "    " << std::right << std::setw(8) << fixed3(r.at) << "  " << r.text << "\n";
-  return out.str();
 }
 
 }  // namespace socklab::harness

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "capture/packets.h"
 #include "capture/sockets.h"
 
 namespace socklab::harness {
@@ -73,12 +74,11 @@ std::unique_ptr<TimelineRecorder> start_polling_timeline(std::chrono::steady_clo
 // use one of its port numbers), saying so in the note. Returns how many lanes it left out.
 std::size_t keep_own_connections(Timeline& timeline, const std::set<std::string>& seen);
 
-// Terminal rendering: one line per connection with its states and times, then states and harness events merged
-// in time order.
-struct TimelineEvent {
-  double at;
-  std::string text;
-};
-std::string render_timeline(const Timeline& timeline, const std::vector<TimelineEvent>& events);
+// connect() sends its SYN before it returns, so clients connect in the order of their first SYNs. The tracepoint
+// reports a connect()'s SYN-SENT before its port is chosen, and the recorder matched each to its client by time
+// (sock_diag's first sighting), which several clients connecting at once (lab 3) can get crosswise; with the packets
+// captured, the SYN-SENT starts of the clients of one peer are given out again in the order of their first SYNs
+// (only where each start then still comes before its SYN and its next state).
+void order_connects_by_syn(Timeline& timeline, const std::vector<Packet>& packets);
 
 }  // namespace socklab::harness

@@ -1,5 +1,6 @@
 #include "model/durations.h"
 
+#include <algorithm>
 #include <iomanip>
 #include <regex>
 #include <sstream>
@@ -22,6 +23,23 @@ std::string duration_text(Millis d) {
 std::string seconds_text(double seconds, int decimals) {
   std::ostringstream s;
   s << std::fixed << std::setprecision(decimals) << seconds << "s";
+  return s.str();
+}
+
+std::string moment_text(double seconds) { return seconds_text(seconds, 6); }
+
+std::string span_text(double seconds) {
+  double us = std::max(0.0, seconds) * 1e6;
+  std::ostringstream s;
+  if (us < 999.5) {
+    s << static_cast<long>(us + 0.5) << " µs";
+  } else if (us < 9950) {
+    s << std::fixed << std::setprecision(1) << us / 1000 << " ms";
+  } else if (us < 99500) {
+    s << static_cast<long>(us / 1000 + 0.5) << " ms";
+  } else {
+    s << std::fixed << std::setprecision(2) << us / 1e6 << " s";
+  }
   return s.str();
 }
 

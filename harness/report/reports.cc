@@ -1,6 +1,7 @@
 #include "report/reports.h"
 
 #include "model/durations.h"
+#include "report/events.h"
 
 #include <iomanip>
 #include <nlohmann/json.hpp>
@@ -85,9 +86,7 @@ class TextReporter : public Reporter {
     }
     for (const std::string& note : r.notes) out_ << paint("2", "   note: " + note) << "\n";
     if (timeline_ && !r.timeline.lanes.empty()) {
-      std::vector<TimelineEvent> events;
-      for (const StepRecord& s : r.steps) events.push_back({s.at, s.text});
-      out_ << indent(render_timeline(r.timeline, events), "   ");
+      out_ << indent(render_event_timeline(r), "   ");
     }
     if (timeline_ && !r.packets.empty()) {
       out_ << "   packets on the wire (" << r.packets.size() << " TCP segments on lo"

@@ -29,6 +29,11 @@ std::uint16_t port_number(const std::string& text) {
 
 void ExperimentRun::perform(const Action& action) {
   check_limits();
+  action_began_ = elapsed();  // its step's time: a timeline shows the action before what it caused
+  struct Ended {
+    std::optional<double>& began;
+    ~Ended() { began.reset(); }
+  } ended{action_began_};
   std::visit([this](const auto& step) { act(step); }, action);  // one act() per kind: a missing one does not compile
 }
 

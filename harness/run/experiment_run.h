@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -100,6 +101,8 @@ class ExperimentRun {
   // --- ports, isolation, kernel state (runner.cc) ----------------------------------------------------------
   void allocate_ports();
   void poll_states();
+  // Its time is when the action began (action_began_), not when it was recorded: a start step is recorded once its
+  // program is ready, a signal once it was sent, and a timeline must show them before what they caused.
   void record_step(const StepBase& step, const std::string& text, bool ok = true);
   void isolate();
   void apply_sysctls();
@@ -152,6 +155,7 @@ class ExperimentRun {
   const RunOptions& options_;
   Reporter& reporter_;
   const Experiment& experiment_;
+  std::optional<double> action_began_;  // while an action runs: when it began (its step's time)
   const bool& interrupted_;
   Placeholders placeholders_;
   std::set<std::string> seen_connections_;  // "local|peer" of every TCP socket this experiment's snapshots saw

@@ -169,6 +169,7 @@ void ExperimentRun::finish_capture() {
       for (const Packet& p : result_.packets) seen_connections_.insert(p.src + "|" + p.dst);
       keep_own_connections(result_.timeline, seen_connections_);
     }
+    order_connects_by_syn(result_.timeline, result_.packets);
   }
 }
 
@@ -225,7 +226,7 @@ void ExperimentRun::poll_states() {
 }
 
 void ExperimentRun::record_step(const StepBase& step, const std::string& text, bool ok) {
-  StepRecord r{elapsed(), step.line, text, ok};  // its time first: the snapshot below may see what the step caused
+  StepRecord r{action_began_.value_or(elapsed()), step.line, text, ok};  // its time first: the snapshot below may see what the step caused
   if (timeline_ && timeline_->wants_polling()) capture();
   result_.steps.push_back(r);
   reporter_.step(r);

@@ -16,7 +16,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kCourse = kSource + "/examples/python-course";
+// (From the macro, not kSource: another file's global may not be initialised yet when this one is.)
+const std::string kCourse = std::string(SOCKLAB_SOURCE_DIR) + "/examples/python-course";
 const std::string kLab = "echo-prompt";
 
 // A copy of examples/python-course/NAME under gtest's TempDir(): grade() writes its report next to the
