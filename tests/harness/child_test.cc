@@ -19,12 +19,6 @@ using namespace socklab::harness;
 namespace {
 
 
-ino_t network_namespace() {
-  struct stat st {};
-  stat("/proc/self/ns/net", &st);
-  return st.st_ino;
-}
-
 // What the parent's reporter heard, in order ("begin t.crash", "check passed", ...), and the network
 // namespace the parent was in at each event.
 class RecordingReporter : public Reporter {

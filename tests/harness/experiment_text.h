@@ -1,7 +1,9 @@
-// For harness tests: an experiment from XML text (written to a temporary file and loaded strictly, as socklab does).
+// For harness tests: an experiment from XML text (written to a temporary file and loaded strictly, as socklab does),
+// and which network namespace this process is in.
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -16,4 +18,11 @@ inline socklab::harness::Experiment load_text(const std::string& name, const std
   auto e = socklab::harness::load_experiment(path, errors);
   EXPECT_TRUE(errors.empty()) << errors.front().text();
   return *e;
+}
+
+// The inode of this process's network namespace (/proc/self/ns/net): equal inodes, the same namespace.
+inline ino_t network_namespace() {
+  struct stat st {};
+  stat("/proc/self/ns/net", &st);
+  return st.st_ino;
 }

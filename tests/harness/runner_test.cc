@@ -63,16 +63,6 @@ TEST(Runner, AnExceptionInsideAStepFailsThatCheckAndTheRunGoesOn) {
   EXPECT_EQ(second.points(), 1);
 }
 
-namespace {
-
-ino_t network_namespace() {
-  struct stat st {};
-  stat("/proc/self/ns/net", &st);
-  return st.st_ino;
-}
-
-}  // namespace
-
 // An experiment in the host's namespace after one in a namespace of its own really runs on the host (it used to run
 // in the previous experiment's namespace), and the runner leaves the process in the namespace it found it in.
 TEST(Runner, AHostExperimentAfterANamespaceOneRunsOnTheHost) {
