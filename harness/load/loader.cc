@@ -9,6 +9,7 @@
 #include <string.h>  // sigabbrev_np
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -109,11 +110,41 @@ class Loader {
         error(line(child), "sysctl name \"" + key + "\": only net.* sysctls can be set in an experiment");
       }
       e.sysctls.emplace_back(key, child.attribute("value").value());
+    } else if (name == "chart") {
+      read_chart(child, e);
     } else if (auto parser = parsers().find(name); parser != parsers().end()) {
       if (std::optional<Step> step = (this->*parser->second)(child)) e.steps.push_back(std::move(*step));
     } else {
       error(line(child), "unknown element <" + name + ">");
     }
+  }
+
+  // <chart id="" title="" x="clients" y="messages/s" x-scale="linear|log" baseline="SERIES"/>, before the
+  // measures that name it.
+  void read_chart(const pugi::xml_node& node, Experiment& e) {
+    if (!check_attributes(node, {"id", "title", "x", "y"}, {"x-scale", "baseline"})) return;
+    ChartSpec c;
+    c.line = line(node);
+    c.id = node.attribute("id").value();
+    c.title = node.attribute("title").value();
+    c.x_label = node.attribute("x").value();
+    c.y_label = node.attribute("y").value();
+    c.baseline = node.attribute("baseline").value();
+    std::string scale = node.attribute("x-scale") ? node.attribute("x-scale").value() : "linear";
+    if (scale != "linear" && scale != "log") error(c.line, "bad x-scale=\"" + scale + "\" (linear or log)");
+    c.x_log = scale == "log";
+    if (!std::regex_match(c.id, std::regex("[A-Za-z][A-Za-z0-9_-]*"))) {
+      error(c.line, "bad id \"" + c.id + "\" (a letter, then letters, digits, _ or -)");
+    }
+    for (const ChartSpec& other : e.charts) {
+      if (other.id == c.id) error(c.line, "duplicate chart id \"" + c.id + "\"");
+    }
+    for (const auto& [attribute, text] : {std::pair{"title", c.title}, {"x", c.x_label}, {"y", c.y_label}}) {
+      if (trimmed(text).empty()) error(c.line, std::string("<chart> ") + attribute + "= is empty");
+    }
+    no_child_elements(node);
+    charts_[c.id] = c;
+    e.charts.push_back(std::move(c));
   }
 
   // --- the table of step elements --------------------------------------------------------------------------
@@ -440,6 +471,56 @@ class Loader {
     return s;
   }
 
+  std::optional<MeasureStep> parse(const pugi::xml_node& node, Tag<MeasureStep>) {
+    MeasureStep s;
+    if (!begin_check(node, s, {"process", "regex"}, {"stream", "unit", "chart", "series", "x"})) return std::nullopt;
+    if (s.check.points != 0) {
+      error(s.line, "<measure> earns no points (a speed depends on the machine): grade behaviour with expect-* checks");
+    }
+    s.process = process_ref(node, "process");
+    s.stream = stream(node);
+    s.regex = node.attribute("regex").value();
+    std::size_t groups = 0;
+    try {
+      groups = std::regex(s.regex).mark_count();
+    } catch (const std::regex_error& ex) {
+      error(s.line, "bad regex \"" + s.regex + "\": " + ex.what());
+      return s;
+    }
+    if (groups != 1 && groups != 2) {
+      error(s.line, "<measure> regex needs one group (the value) or two (x, then the value on every line), not " +
+                        std::to_string(groups));
+    }
+    s.chart = node.attribute("chart").value();
+    s.series = node.attribute("series").value();
+    s.unit = node.attribute("unit").value();
+    if (node.attribute("x")) {
+      std::string text = node.attribute("x").value();
+      char* end = nullptr;
+      double x = std::strtod(text.c_str(), &end);
+      if (text.empty() || *end != '\0' || !std::isfinite(x)) {
+        error(s.line, "bad x=\"" + text + "\" (a number)");
+      } else {
+        s.x = x;
+      }
+    }
+    if (s.chart.empty()) {
+      if (node.attribute("series") || node.attribute("x")) error(s.line, "series= and x= are for a measure on a chart (chart=\"ID\")");
+      return s;
+    }
+    auto chart = charts_.find(s.chart);
+    if (chart == charts_.end()) {
+      error(s.line, "chart=\"" + s.chart + "\": no <chart> with that id before this measure");
+      return s;
+    }
+    if (node.attribute("unit")) error(s.line, "a measure on a chart takes the chart's unit (its y=): no unit=");
+    s.unit = chart->second.y_label;
+    if (s.series.empty()) error(s.line, "a measure on a chart needs series=\"...\" (its line on the chart)");
+    if (groups == 1 && !node.attribute("x")) error(s.line, "a one-value measure on a chart needs x=\"...\" (where it sits on the x axis)");
+    if (groups == 2 && node.attribute("x")) error(s.line, "x= is for a one-value measure: with two groups the regex gives x");
+    return s;
+  }
+
   // --- attribute values ------------------------------------------------------------------------------------
   // The strict reading every XML file of socklab's gets (load/xml.h).
   int line(const pugi::xml_node& node) const { return xml_.line(node); }
@@ -616,6 +697,7 @@ class Loader {
   bool graded_ = true;
   Visibility visibility_ = Visibility::kVisible;  // the experiment's, for its checks
   Names processes_, connections_, udp_sockets_, checks_;
+  std::map<std::string, ChartSpec> charts_;  // declared so far
 };
 
 }  // namespace

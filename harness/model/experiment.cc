@@ -56,6 +56,7 @@ void templates(const ExpectNoZombiesStep&, const Visit&) {}
 void templates(const ExpectTcpLineStep& s, const Visit& v) { v(s.expected.text); }
 void templates(const ExpectTcpEofStep&, const Visit&) {}
 void templates(const ExpectDatagramStep& s, const Visit& v) { v(s.expected.text); }
+void templates(const MeasureStep&, const Visit&) {}
 
 }  // namespace
 

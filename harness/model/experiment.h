@@ -245,13 +245,28 @@ struct ExpectDatagramStep : CheckBase {
   TextMatch expected;  // repeat is always 1
 };
 
+// A number read from a program's output, for the report's tables and charts (a benchmark's throughput, a round
+// trip): it passes when the number is there. It earns no points — the machine, not the student, sets a speed;
+// grade behaviour with the other checks. With one group in its regex it takes the first matching line (a value,
+// at `x` on its chart's axis); with two, every matching line until the program ends (x, then the value: a series).
+struct MeasureStep : CheckBase {
+  static constexpr const char* kElement = "measure";
+  std::string process;
+  Stream stream = Stream::kStdout;
+  std::string regex;           // its groups are numbers
+  std::string unit;            // of the value; on a chart: the chart's
+  std::string chart;           // a <chart> id of the experiment, or empty
+  std::string series;          // its line on that chart
+  std::optional<double> x;     // one-group regex on a chart: where it sits on the x axis
+};
+
 // --- steps -------------------------------------------------------------------------------------------------
 
 using Action = std::variant<StartStep, SendStep, CloseStdinStep, SignalStep, WaitStep, SnapshotStep, TcpConnectStep,
                             TcpSendStep, TcpCloseStep, UdpSendStep>;
 using Check = std::variant<ExpectOutputStep, ExpectNoOutputStep, ExpectExitStep, ExpectRunningStep, ExpectSocketStep,
                            ExpectFdCountStep, ExpectNoZombiesStep, ExpectTcpLineStep, ExpectTcpEofStep,
-                           ExpectDatagramStep>;
+                           ExpectDatagramStep, MeasureStep>;
 using Step = std::variant<Action, Check>;
 
 // Every check carries a CheckInfo, no action does: the variant a struct is in and its base must agree.
@@ -275,6 +290,18 @@ const S* step_as(const Step& step) {
   return group ? std::get_if<S>(group) : nullptr;
 }
 
+// A chart of an experiment's measurements (<chart>): x against y, one line per series. With a baseline series, the
+// report gives every other series' value as a ratio to the baseline's at the same x (a student's server against
+// the reference design, under the same load on the same machine).
+struct ChartSpec {
+  int line = 0;
+  std::string id, title;
+  std::string x_label, y_label;  // axis titles with their units: "clients", "messages/s"
+  bool x_log = false;            // x-scale="log": 1, 4, 16, 64 evenly spaced
+  std::string baseline;          // a series name, or empty
+  bool operator==(const ChartSpec&) const = default;
+};
+
 struct Experiment {
   std::string file;   // path as given
   std::string id;
@@ -286,6 +313,7 @@ struct Experiment {
   Visibility visibility = Visibility::kVisible;  // of its checks that do not say
   std::vector<std::pair<std::string, std::string>> sysctls;  // applied in the experiment's namespace
   Millis timeout{30000};  // the whole experiment
+  std::vector<ChartSpec> charts;
   std::vector<Step> steps;
 
   int max_points() const;

@@ -1,6 +1,7 @@
 #include "report/html.h"
 
 #include "model/durations.h"
+#include "report/charts.h"
 #include "report/events.h"
 #include "report/html_assets.h"
 #include "report/html_parts.h"
@@ -123,6 +124,7 @@ void write_html_report(std::ostream& out, const std::vector<ExperimentResult>& r
     if (!r.about.empty()) out << "<p class=\"about\">" << esc(r.about) << "</p>\n";
     if (!r.error.empty()) out << "<p class=\"why\">" << esc(text::stopped(r.error)) << "</p>\n";
     checks_table(out, r);
+    write_measurements_html(out, r);
     if (!r.timeline.lanes.empty()) write_html_timeline(out, r, events);
     for (const SnapshotRecord& s : r.snapshots) socket_table(out, s);
     ladder_svg(out, r, events);

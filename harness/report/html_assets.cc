@@ -9,6 +9,10 @@ h1 { margin-bottom: 0.2em; } h2 { margin-top: 2em; border-bottom: 2px solid #ddd
 table { border-collapse: collapse; margin: 0.5em 0; } td, th { padding: 2px 8px; text-align: left; vertical-align: top; }
 table.checks tr.passed td.mark { color: #1a7f37; } table.checks tr.failed td.mark, table.checks tr.notrun td.mark { color: #c62828; }
 table.checks tr.failed { background: #fff0f0; } .why { font-size: 12px; color: #555; white-space: pre-wrap; }
+figure.chart { margin: 0.8em 0 1.2em; } svg.chart { font: 12px system-ui, sans-serif; }
+svg.chart .grid { stroke: #eee; } svg.chart .axis { stroke: #555; } svg.chart .tick { fill: #555; }
+svg.chart .chart-title { font-weight: bold; } table.measurements { font: 12px monospace; }
+table.measurements th { border-bottom: 1px solid #ccc; } table.measurements td.ratio { color: #555; }
 table.sockets { font: 12px monospace; } table.sockets th { border-bottom: 1px solid #ccc; }
 svg text { font: 11px monospace; fill: #222; }
 circle.event { fill: #444; } circle.k-check { fill: #1a7f37; } circle.k-snapshot { fill: #fff; stroke: #444; }

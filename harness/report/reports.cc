@@ -1,6 +1,7 @@
 #include "report/reports.h"
 
 #include "model/durations.h"
+#include "report/charts.h"
 #include "report/events.h"
 
 #include <iomanip>
@@ -85,6 +86,7 @@ class TextReporter : public Reporter {
       if (first.size() < r.error.size()) out_ << indent(r.error.substr(first.size() + 1), "      │ ");
     }
     for (const std::string& note : r.notes) out_ << paint("2", "   note: " + note) << "\n";
+    if (!r.measurements.empty()) out_ << indent(measurements_text(r), "   ");
     if (timeline_ && !r.timeline.lanes.empty()) {
       out_ << indent(render_event_timeline(r), "   ");
     }
@@ -225,6 +227,18 @@ nlohmann::json experiment_json(const ExperimentResult& r) {
   }
   j["packets"] = packets;
   j["pcap"] = r.pcap;
+  j["charts"] = nlohmann::json::array();
+  for (const ChartSpec& c : r.charts) {
+    j["charts"].push_back({{"id", c.id}, {"title", c.title}, {"x", c.x_label}, {"y", c.y_label},
+                           {"x_scale", c.x_log ? "log" : "linear"}, {"baseline", c.baseline}});
+  }
+  j["measurements"] = nlohmann::json::array();
+  for (const MeasurementRecord& m : r.measurements) {
+    nlohmann::json points = nlohmann::json::array();
+    for (const auto& p : m.points) points.push_back({p.x, p.y});
+    j["measurements"].push_back({{"name", m.name}, {"line", m.line}, {"at_s", m.at}, {"unit", m.unit}, {"chart", m.chart},
+                                 {"series", m.series}, {"single", m.single}, {"points", points}});
+  }
   j["processes"] = nlohmann::json::array();
   for (const ProcessRecord& p : r.processes) {
     j["processes"].push_back({{"id", p.id}, {"program", p.program}, {"command", p.command_line}, {"pid", p.pid},

@@ -284,4 +284,28 @@ inline std::string server(const std::string& endpoint) {
   return "server " + endpoint;
 }
 
+// --- measurements and charts (<measure>, <chart>) ---------------------------------------------------------------
+inline std::string measurements_heading() {
+  return "Measurements";
+}
+inline std::string measurements_about() {
+  return "Numbers read from the programs' output. They earn no points: a speed depends on the machine; a ratio to "
+         "the baseline, measured in the same run, does not.";
+}
+inline std::string measured() {
+  return "measured:";
+}
+inline std::string ratio_to(const std::string& ratio, const std::string& baseline) {
+  return ratio + " " + baseline;
+}
+inline std::string ratio_heading(const std::string& series, const std::string& baseline) {
+  return series + " ÷ " + baseline;
+}
+inline std::string chart_data_csv() {
+  return "data (CSV)";
+}
+inline std::string chart_aria(const std::string& title) {
+  return "chart: " + title;
+}
+
 }  // namespace socklab::harness::text

@@ -4,10 +4,13 @@
 #include <string.h>  // sigabbrev_np
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <iterator>
 #include <set>
 #include <regex>
 
+#include "model/numbers.h"
 #include "run/experiment_run.h"
 
 namespace socklab::harness {
@@ -313,6 +316,90 @@ void ExperimentRun::evaluate(const ExpectDatagramStep& step, CheckResult& c) {
                 seconds(scaled(step.check.timeout)),
          seen_lines(u.datagrams, from));
   }
+}
+
+// --- measurements ------------------------------------------------------------------------------------------
+
+namespace {
+
+// A regex group as a number ("84.1", "1e6"), or nothing.
+std::optional<double> number_in(const std::ssub_match& group) {
+  std::string text = group.str();
+  char* end = nullptr;
+  double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !std::isfinite(value)) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
+// One group: the first matching line after the last one read, its number at the measure's x. Two groups: every
+// matching line from there until the program ends, as (x, value) — a series such as a rate per second.
+void ExperimentRun::evaluate(const MeasureStep& step, CheckResult& c) {
+  auto deadline = deadline_after(step.check.timeout);
+  ProcState& p = proc(step.process);
+  bool err = step.stream == Stream::kStderr;
+  const OutputStream& stream = err ? p.process->err() : p.process->out();
+  std::size_t& cursor = err ? p.cursor_err : p.cursor_out;
+  std::size_t from = cursor;
+  const std::regex pattern(step.regex);
+  MeasurementRecord m;
+  m.name = step.check.name;
+  m.line = step.line;
+  m.unit = step.unit;
+  m.chart = step.chart;
+  m.series = step.series;
+  m.single = pattern.mark_count() == 1;
+  auto read_line = [&](const std::string& line) -> std::optional<MeasurementRecord::Point> {
+    std::smatch found;
+    if (!std::regex_search(line, found, pattern)) return std::nullopt;
+    if (m.single) {
+      std::optional<double> y = number_in(found[1]);
+      if (y) return MeasurementRecord::Point{step.x.value_or(0), *y};
+      return std::nullopt;
+    }
+    std::optional<double> x = number_in(found[1]), y = number_in(found[2]);
+    if (x && y) return MeasurementRecord::Point{*x, *y};
+    return std::nullopt;
+  };
+  std::string where = " on " + step.process + "'s " + stream_name(step.stream);
+  if (m.single) {
+    std::size_t scanned = cursor;
+    wait_event([&] {
+      for (std::size_t i = std::max(cursor, scanned); i < stream.lines.size(); ++i) {
+        if (auto point = read_line(stream.lines[i])) {
+          m.points.push_back(*point);
+          cursor = i + 1;
+          return true;
+        }
+      }
+      scanned = stream.lines.size();
+      return stream.closed;
+    }, deadline);
+    if (m.points.empty()) {
+      fail(c, "a line matching /" + step.regex + "/ with a number" + where + " within " + seconds(scaled(step.check.timeout)),
+           seen_lines(stream.lines, from) + exit_note(p), output_detail(p));
+      cursor = stream.lines.size();
+      return;
+    }
+  } else {
+    bool ended = wait_event([&] { return stream.closed; }, deadline);
+    for (std::size_t i = cursor; i < stream.lines.size(); ++i) {
+      if (auto point = read_line(stream.lines[i])) m.points.push_back(*point);
+    }
+    cursor = stream.lines.size();
+    if (!ended || m.points.empty()) {
+      fail(c, "lines matching /" + step.regex + "/ with two numbers" + where + ", until " + step.process + " ends, within " +
+                  seconds(scaled(step.check.timeout)),
+           (ended ? "" : step.process + " still running; ") + std::to_string(m.points.size()) + " matching lines: " +
+               seen_lines(stream.lines, from) + exit_note(p),
+           output_detail(p));
+      return;
+    }
+  }
+  m.at = elapsed();
+  c.actual = m.value_text();
+  result_.measurements.push_back(std::move(m));
 }
 
 }  // namespace socklab::harness

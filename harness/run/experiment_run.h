@@ -148,6 +148,7 @@ class ExperimentRun {
   void evaluate(const ExpectTcpLineStep& step, CheckResult& c);
   void evaluate(const ExpectTcpEofStep& step, CheckResult& c);
   void evaluate(const ExpectDatagramStep& step, CheckResult& c);
+  void evaluate(const MeasureStep& step, CheckResult& c);
   bool socket_matches(const ExpectSocketStep& step, const SocketInfo& s, const std::string& local, const std::string& peer);
 
   EventLoop& loop_;

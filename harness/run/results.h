@@ -55,6 +55,23 @@ struct ProcessRecord {
   bool operator==(const ProcessRecord&) const = default;
 };
 
+// What a <measure> read: one value (at its x), or a series of (x, value).
+struct MeasurementRecord {
+  struct Point {
+    double x = 0, y = 0;
+    bool operator==(const Point&) const = default;
+  };
+  std::string name;     // the check's name
+  int line = 0;
+  double at = 0;
+  std::string unit;
+  std::string chart, series;  // chart id (of ExperimentResult::charts) and line, or empty
+  bool single = true;         // one value (its x from the measure, 0 without a chart) or a series
+  std::vector<Point> points;  // never empty: a measure that read nothing failed instead
+  std::string value_text() const;  // "12345 messages/s", "60 values, 11800–12500 messages/s"
+  bool operator==(const MeasurementRecord&) const = default;
+};
+
 struct ExperimentResult {
   std::string file, id, title, about, lab;
   bool graded = true;
@@ -72,6 +89,8 @@ struct ExperimentResult {
   std::vector<Packet> packets;                 // every TCP segment on lo (in its own network namespace only)
   std::vector<std::uint16_t> listening_ports;  // ports that had a LISTEN socket: the server side of the ladder
   std::string pcap;                            // where the packets were written (--pcap DIR), or empty
+  std::vector<ChartSpec> charts;               // as the experiment declares them
+  std::vector<MeasurementRecord> measurements;
 
   int points() const;
   int max_points() const;

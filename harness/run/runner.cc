@@ -9,6 +9,7 @@
 
 #include "capture/isolation.h"
 #include "model/placeholders.h"
+#include "model/numbers.h"
 #include "run/experiment_run.h"
 
 namespace socklab::harness {
@@ -94,6 +95,7 @@ ExperimentResult result_header(const Experiment& experiment) {
   r.about = experiment.about;
   r.lab = experiment.lab;
   r.graded = experiment.graded;
+  r.charts = experiment.charts;
   return r;
 }
 
@@ -413,6 +415,14 @@ const char* CheckResult::status_name() const {
     case Status::kNotRun: return "not run";
   }
   return "?";
+}
+
+std::string MeasurementRecord::value_text() const {
+  std::string in_unit = unit.empty() ? "" : " " + unit;
+  if (single) return number_text(points.front().y) + in_unit;
+  double low = points.front().y, high = low;
+  for (const Point& p : points) low = std::min(low, p.y), high = std::max(high, p.y);
+  return std::to_string(points.size()) + " values, " + number_text(low) + "–" + number_text(high) + in_unit;
 }
 
 int ExperimentResult::points() const {

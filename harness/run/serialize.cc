@@ -214,6 +214,46 @@ void from_json(const json& j, ProcessRecord& p) {
   read(j, "sanitizer_reports", p.sanitizer_reports);
 }
 
+void to_json(json& j, const ChartSpec& c) {
+  j = {{"line", c.line}, {"id", c.id}, {"title", c.title}, {"x_label", c.x_label}, {"y_label", c.y_label},
+       {"x_log", c.x_log}, {"baseline", c.baseline}};
+}
+
+void from_json(const json& j, ChartSpec& c) {
+  read(j, "line", c.line);
+  read(j, "id", c.id);
+  read(j, "title", c.title);
+  read(j, "x_label", c.x_label);
+  read(j, "y_label", c.y_label);
+  read(j, "x_log", c.x_log);
+  read(j, "baseline", c.baseline);
+}
+
+void to_json(json& j, const MeasurementRecord::Point& p) {
+  j = {{"x", p.x}, {"y", p.y}};
+}
+
+void from_json(const json& j, MeasurementRecord::Point& p) {
+  read(j, "x", p.x);
+  read(j, "y", p.y);
+}
+
+void to_json(json& j, const MeasurementRecord& m) {
+  j = {{"name", m.name}, {"line", m.line}, {"at", m.at}, {"unit", m.unit}, {"chart", m.chart},
+       {"series", m.series}, {"single", m.single}, {"points", m.points}};
+}
+
+void from_json(const json& j, MeasurementRecord& m) {
+  read(j, "name", m.name);
+  read(j, "line", m.line);
+  read(j, "at", m.at);
+  read(j, "unit", m.unit);
+  read(j, "chart", m.chart);
+  read(j, "series", m.series);
+  read(j, "single", m.single);
+  read(j, "points", m.points);
+}
+
 void to_json(json& j, const ExperimentResult& r) {
   j = {{"file", r.file},
        {"id", r.id},
@@ -234,7 +274,9 @@ void to_json(json& j, const ExperimentResult& r) {
        {"timeline", r.timeline},
        {"packets", r.packets},
        {"listening_ports", r.listening_ports},
-       {"pcap", r.pcap}};
+       {"pcap", r.pcap},
+       {"charts", r.charts},
+       {"measurements", r.measurements}};
 }
 
 void from_json(const json& j, ExperimentResult& r) {
@@ -258,6 +300,8 @@ void from_json(const json& j, ExperimentResult& r) {
   read(j, "packets", r.packets);
   read(j, "listening_ports", r.listening_ports);
   read(j, "pcap", r.pcap);
+  read(j, "charts", r.charts);
+  read(j, "measurements", r.measurements);
 }
 
 std::string to_bytes(const json& j) {

@@ -30,6 +30,12 @@ void to_json(nlohmann::json& j, const SnapshotRecord& s);
 void from_json(const nlohmann::json& j, SnapshotRecord& s);
 void to_json(nlohmann::json& j, const ProcessRecord& p);
 void from_json(const nlohmann::json& j, ProcessRecord& p);
+void to_json(nlohmann::json& j, const ChartSpec& c);
+void from_json(const nlohmann::json& j, ChartSpec& c);
+void to_json(nlohmann::json& j, const MeasurementRecord::Point& p);
+void from_json(const nlohmann::json& j, MeasurementRecord::Point& p);
+void to_json(nlohmann::json& j, const MeasurementRecord& m);
+void from_json(const nlohmann::json& j, MeasurementRecord& m);
 void to_json(nlohmann::json& j, const ExperimentResult& r);
 void from_json(const nlohmann::json& j, ExperimentResult& r);
 

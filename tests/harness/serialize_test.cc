@@ -68,6 +68,9 @@ ExperimentResult full_result() {
   r.packets = {packet};
   r.listening_ports = {8888, 65535};
   r.pcap = "/tmp/lab1.echo.pcap";
+  r.charts = {ChartSpec{12, "throughput", "Throughput against clients", "clients", "messages/s", true, "reference"}};
+  r.measurements = {MeasurementRecord{"thread_server, 16 clients", 20, 7.25, "messages/s", "throughput", "yours",
+                                      false, {{1, 1234.5}, {2, 1e-9}}}};
   return r;
 }
 
