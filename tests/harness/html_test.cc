@@ -21,8 +21,8 @@ namespace {
 
 const char* kSection = "lab4.server-closes-first";
 
-// Lab 4's report (all three experiments: a client that closes first, two clients, a server that closes first and
-// the RST), once per test run, with its JSON record beside it.
+// Lab 4's report (all four experiments: a client that closes first, two clients, a server that closes first and
+// the RST, a usage error), once per test run, with its JSON record beside it.
 std::string html_report() {
   static std::string path;
   if (!path.empty()) return path;
@@ -103,7 +103,7 @@ TEST(HtmlReport, OneLanePerConnectionAndEveryEventOnce) {
   pugi::xml_document doc;
   ASSERT_TRUE(doc.load_file(html_report().c_str()));
   auto record = json_report();
-  ASSERT_EQ(record["experiments"].size(), 3u);
+  ASSERT_EQ(record["experiments"].size(), 4u);
   for (const auto& e : record["experiments"]) {
     std::string id = e["id"];
     auto section = doc.select_node(("//section[@id='" + id + "']").c_str()).node();

@@ -1,5 +1,7 @@
 /* echo_client the student way, in C (see echo_server.c). Mutants: MUTANT_IGNORE_BYE, MUTANT_NO_EOF_REPORT,
- * MUTANT_BYE_CRLF_IGNORED, MUTANT_DROP_LAST_LINE. */
+ * MUTANT_BYE_CRLF_IGNORED, MUTANT_DROP_LAST_LINE; lab 4 (--bind, --reuseaddr): MUTANT_IGNORE_BIND,
+ * MUTANT_BIND_ERROR_IGNORED, MUTANT_BIND_NO_STRERROR, MUTANT_BIND_SERVER_PORT, MUTANT_REUSEADDR_AFTER_BIND,
+ * MUTANT_REUSEADDR_ALONE, MUTANT_NO_SHUTDOWN. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -34,6 +36,9 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--reuseaddr")) reuse = 1;
     else port = -1;
   }
+#ifndef MUTANT_REUSEADDR_ALONE /* mistake: --reuseaddr without --bind is silently accepted */
+  if (reuse && !lport) port = -1; /* --reuseaddr only means something for --bind */
+#endif
   if (port < 1 || port > 65535 || lport < 0 || lport > 65535) {
     fprintf(stderr, "usage: echo_client -a ADDR -p PORT [--bind LPORT] [--reuseaddr]\n");
     return 2;
@@ -43,16 +48,37 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
 #endif
   int s = socket(AF_INET, SOCK_STREAM, 0);
+#ifdef MUTANT_IGNORE_BIND
+  if (0) { /* mistake: --bind is parsed, but the socket is never bound */
+#else
   if (lport) {
+#endif
     int on = 1;
+#ifndef MUTANT_REUSEADDR_AFTER_BIND
     if (reuse) setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+#endif
     struct sockaddr_in l = {0};
     l.sin_family = AF_INET;
+#ifdef MUTANT_BIND_SERVER_PORT
+    l.sin_port = htons(port); /* mistake: the server's port, not LPORT */
+#else
     l.sin_port = htons(lport);
+#endif
     if (bind(s, (struct sockaddr *)&l, sizeof l) < 0) {
+#if defined MUTANT_BIND_ERROR_IGNORED
+      perror("echo_client: bind"); /* mistake: the error is printed, and the client carries on (connect() then
+                                      picks an ephemeral port) */
+#elif defined MUTANT_BIND_NO_STRERROR
+      fprintf(stderr, "echo_client: cannot bind port %d\n", lport); /* mistake: the reason is not said */
+      return 1;
+#else
       fprintf(stderr, "echo_client: bind port %d: %s\n", lport, strerror(errno));
       return 1;
+#endif
     }
+#ifdef MUTANT_REUSEADDR_AFTER_BIND
+    if (reuse) setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on); /* mistake: too late, bind() is done */
+#endif
   }
   struct sockaddr_in a = {0};
   a.sin_family = AF_INET;
@@ -101,7 +127,9 @@ int main(int argc, char **argv) {
     }
 #endif
   }
+#ifndef MUTANT_NO_SHUTDOWN /* mistake: waits for the server's EOF, which never comes: the server waits for ours */
   shutdown(s, SHUT_WR);
+#endif
   long len;
   while ((len = read_reply(s)) >= 0) {
     printf("%.*s\n", (int)len, buf);

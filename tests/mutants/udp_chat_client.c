@@ -1,7 +1,9 @@
-/* udp_chat_client the student way, in C, with select(). Mutants: MUTANT_NO_NICK_CHECK, MUTANT_IGNORE_REFUSED. */
+/* udp_chat_client the student way, in C, with select(). Mutants: MUTANT_NO_NICK_CHECK, MUTANT_IGNORE_REFUSED,
+ * MUTANT_RAW_DATAGRAMS, MUTANT_EXIT_CASE_SENSITIVE, MUTANT_UNCONNECTED, MUTANT_EOF_SPIN, MUTANT_NO_SIGNAL_LEAVE. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,23 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+static int s;
+static struct sockaddr_in a; /* the server */
+#ifdef MUTANT_UNCONNECTED
+/* mistake: the socket is never connect()ed (every send() is a sendto() to the server), and nothing has a timeout:
+   the kernel's "port unreachable" never reaches an unconnected socket, so without a server it waits forever */
+#define send(fd, data, len, flags) sendto(fd, data, len, flags, (struct sockaddr *)&a, sizeof a)
+#endif
+
+#ifndef MUTANT_NO_SIGNAL_LEAVE
+/* SIGINT/SIGTERM: say goodbye and go; send() and _exit() are async-signal-safe */
+static void leave_now(int sig) {
+  (void)sig;
+  send(s, "LEAVE", 5, 0);
+  _exit(0);
+}
+#endif
 
 int main(int argc, char **argv) {
   const char *host = "127.0.0.1", *nick = NULL;
@@ -28,17 +47,18 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: udp_chat_client -a ADDR -p PORT -n NICK\n");
     return 2;
   }
-  int s = socket(AF_INET, SOCK_DGRAM, 0);
-  struct sockaddr_in a = {0};
+  s = socket(AF_INET, SOCK_DGRAM, 0);
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
   inet_pton(AF_INET, strcmp(host, "localhost") ? host : "127.0.0.1", &a.sin_addr);
-  connect(s, (struct sockaddr *)&a, sizeof a);
   static char buf[65600], line[65536];
   snprintf(buf, sizeof buf, "JOIN %s", nick);
-  send(s, buf, strlen(buf), 0);
+#ifndef MUTANT_UNCONNECTED
+  connect(s, (struct sockaddr *)&a, sizeof a);
   struct timeval tv = {3, 0};
   setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+#endif
+  send(s, buf, strlen(buf), 0);
   ssize_t n = recv(s, buf, sizeof buf - 1, 0);
   if (n < 0) {
     fprintf(stderr, "udp_chat_client: no server: %s\n", strerror(errno));
@@ -49,6 +69,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "udp_chat_client: %s\n", buf);
     return 1;
   }
+#ifndef MUTANT_NO_SIGNAL_LEAVE /* mistake: no handler: SIGINT/SIGTERM kill it, and the room is never told */
+  signal(SIGINT, leave_now);
+  signal(SIGTERM, leave_now);
+#endif
   for (;;) {
     fd_set fds;
     FD_ZERO(&fds);
@@ -65,6 +89,9 @@ int main(int argc, char **argv) {
         return 1;
       }
       buf[n] = 0;
+#ifdef MUTANT_RAW_DATAGRAMS
+      printf("%s\n", buf); /* mistake: the protocol as it came (JOINED bob, FROM alice hi) */
+#else
       if (!strncmp(buf, "JOINED ", 7)) printf("* %s joined\n", buf + 7);
       else if (!strncmp(buf, "LEFT ", 5)) printf("* %s left\n", buf + 5);
       else if (!strncmp(buf, "FROM ", 5)) {
@@ -72,18 +99,27 @@ int main(int argc, char **argv) {
         if (sp) *sp = 0;
         printf("%s: %s\n", buf + 5, sp ? sp + 1 : "");
       }
+#endif
     }
     if (FD_ISSET(0, &fds)) {
       /* read(), not fgets(): stdio would swallow several lines and select() would not see them */
       static size_t have;
       ssize_t r = read(0, line + have, sizeof line - 1 - have);
+#ifdef MUTANT_EOF_SPIN
+      if (r < 0) break; /* mistake: read() == 0 (end of input) is not handled: select() says "readable" forever */
+#else
       if (r <= 0) break;
+#endif
       have += r;
       char *nl;
       int leave = 0;
       while (!leave && (nl = memchr(line, '\n', have))) {
         *nl = 0;
+#ifdef MUTANT_EXIT_CASE_SENSITIVE
+        if (!strcmp(line, "exit")) leave = 1; /* mistake: EXIT and Exit are sent as messages */
+#else
         if (!strcasecmp(line, "exit")) leave = 1;
+#endif
         else {
           snprintf(buf, sizeof buf, "MSG %s", line);
           send(s, buf, strlen(buf), 0);

@@ -1,6 +1,8 @@
 /* udp_chat_server the student way, in C. Mutants: MUTANT_ECHO_TO_SENDER, MUTANT_DUPLICATE_NICKS,
  * MUTANT_CRASH_ON_EMPTY, MUTANT_REJOIN_REFUSED, MUTANT_COMMANDS_ANY_CASE, MUTANT_BAD_JOIN_IGNORED,
- * MUTANT_LEAVE_PREFIX, MUTANT_REFUSE_EMPTY_MSG, MUTANT_NO_LENGTH_CHECK. */
+ * MUTANT_LEAVE_PREFIX, MUTANT_REFUSE_EMPTY_MSG, MUTANT_NO_LENGTH_CHECK, MUTANT_NO_JOIN_NOTICE,
+ * MUTANT_BREAK_NOT_CONTINUE, MUTANT_GUESTS_SPEAK, MUTANT_TCP_LEFTOVER, MUTANT_CONNECTS_TO_CLIENT,
+ * MUTANT_JOIN_TWICE. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -35,7 +37,9 @@ static void say(struct sockaddr_in *to, const char *text) {
 static void tell_others(struct sockaddr_in *from, const char *text) {
   (void)from;
   for (int i = 0; i < count; i++) {
-#ifndef MUTANT_ECHO_TO_SENDER
+#if defined MUTANT_BREAK_NOT_CONTINUE
+    if (same(&members[i].addr, from)) break; /* mistake: break for continue: nobody after the sender hears it */
+#elif !defined MUTANT_ECHO_TO_SENDER
     if (same(&members[i].addr, from)) continue;
 #endif
     say(&members[i].addr, text);
@@ -69,6 +73,12 @@ int main(int argc, char **argv) {
     perror("udp_chat_server: bind");
     return 1;
   }
+#ifdef MUTANT_TCP_LEFTOVER
+  /* mistake: the lab-1 server's listening socket, copied along and never used */
+  int t = socket(AF_INET, SOCK_STREAM, 0);
+  bind(t, (struct sockaddr *)&a, sizeof a);
+  listen(t, 5);
+#endif
   printf("listening 0.0.0.0:%s\n", argv[1]);
   static char buf[65536], out[2 * 65536]; /* room for any relay: "FROM nick " and a whole datagram */
   for (;;) {
@@ -80,6 +90,11 @@ int main(int argc, char **argv) {
     if (n == 0) abort(); /* mistake: buf[n - 1] on an empty datagram, as it were */
 #endif
     buf[n] = 0;
+#ifdef MUTANT_CONNECTS_TO_CLIENT
+    static int connected; /* mistake: connect() to the first client "to talk to it": the socket now hears only that
+                             address, and everyone else's datagrams are refused by the kernel (ICMP) */
+    if (!connected++) connect(s, (struct sockaddr *)&from, sizeof from);
+#endif
     int me = find(&from);
     if (!strncmp(buf, "JOIN ", 5) || !strcmp(buf, "JOIN")) {
       char *nick = buf[4] ? buf + 5 : buf + 4; /* bare JOIN: an empty nickname */
@@ -93,13 +108,16 @@ int main(int argc, char **argv) {
 #ifndef MUTANT_BAD_JOIN_IGNORED /* mistake: a bad nickname gets no answer at all */
         say(&from, "ERR bad nickname");
 #endif
+#ifndef MUTANT_JOIN_TWICE /* mistake: only the nickname is checked, never whether this address already joined */
       } else if (me >= 0) {
 #ifdef MUTANT_REJOIN_REFUSED
         snprintf(out, sizeof out, "ERR already joined"); /* mistake: a resent JOIN is refused */
 #else
-        snprintf(out, sizeof out, strcmp(members[me].nick, nick) ? "ERR already joined" : "OK %s", nick);
+        if (strcmp(members[me].nick, nick)) snprintf(out, sizeof out, "ERR already joined as %s", members[me].nick);
+        else snprintf(out, sizeof out, "OK %s", nick);
 #endif
         say(&from, out);
+#endif
       } else if (taken) say(&from, "ERR nickname taken");
       else if (count == MAX_MEMBERS) say(&from, "ERR room full");
       else {
@@ -107,12 +125,24 @@ int main(int argc, char **argv) {
         members[count++].addr = from;
         snprintf(out, sizeof out, "OK %s", nick);
         say(&from, out);
+#ifndef MUTANT_NO_JOIN_NOTICE /* mistake: OK to the newcomer, but the others are never told */
         snprintf(out, sizeof out, "JOINED %s", nick);
         tell_others(&from, out);
+#endif
       }
     } else if (!strncmp(buf, "MSG ", 4) || !strcmp(buf, "MSG")) {
       const char *text = n > 4 ? buf + 4 : "";
+#ifdef MUTANT_GUESTS_SPEAK
+      /* mistake: a stranger may speak too, under its address */
+      char guest[40];
+      snprintf(guest, sizeof guest, "%s:%d", inet_ntoa(from.sin_addr), ntohs(from.sin_port));
+      if (me < 0) {
+        snprintf(out, sizeof out, "FROM %s %s", guest, text);
+        tell_others(&from, out);
+      }
+#else
       if (me < 0) say(&from, "ERR not joined");
+#endif
       else if (strchr(buf, '\n') || strchr(buf, '\r')) say(&from, "ERR bad message");
 #ifdef MUTANT_REFUSE_EMPTY_MSG
       else if (!*text) say(&from, "ERR empty message"); /* mistake: an empty MSG is relayed as an empty line */
