@@ -1,5 +1,5 @@
 /* echo_client the student way, in C (see echo_server.c). Mutants: MUTANT_IGNORE_BYE, MUTANT_NO_EOF_REPORT,
- * MUTANT_BYE_CRLF_IGNORED, MUTANT_DROP_LAST_LINE. */
+ * MUTANT_BYE_CRLF_IGNORED, MUTANT_DROP_LAST_LINE, MUTANT_REPLIES_AT_EOF, MUTANT_CLIENT_PORT_UNCHECKED. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -34,7 +34,12 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--reuseaddr")) reuse = 1;
     else port = -1;
   }
+#ifdef MUTANT_CLIENT_PORT_UNCHECKED
+  if (port < 0 || lport < 0 || lport > 65535) { /* mistake: -p neither required nor range-checked: no -p connects to
+                                                 * port 0, and 70000 wraps around to 4464 in htons() */
+#else
   if (port < 1 || port > 65535 || lport < 0 || lport > 65535) {
+#endif
     fprintf(stderr, "usage: echo_client -a ADDR -p PORT [--bind LPORT] [--reuseaddr]\n");
     return 2;
   }
@@ -82,6 +87,9 @@ int main(int argc, char **argv) {
       fprintf(stderr, "echo_client: send: %s\n", strerror(errno));
       return 1;
     }
+#ifdef MUTANT_REPLIES_AT_EOF
+    if (!bye) continue; /* mistake: send everything first, read the replies after end of input */
+#endif
     long len = read_reply(s);
     if (len < 0) {
 #ifdef MUTANT_NO_EOF_REPORT
