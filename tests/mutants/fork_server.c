@@ -64,10 +64,10 @@ int main(int argc, char **argv) {
     pid_t pid = fork();
     if (pid == 0) {
 #ifdef MUTANT_CHILD_CLOSES_CONN
-      close(c); /* mistake: the child closes the connection it is to serve, instead of the listening socket */
-#else
-      close(s);
+      s = c; /* mistake, as if close(c) were written below: the child closes the connection it is to serve, not the
+              * listening socket */
 #endif
+      close(s);
       serve(c);
       close(c);
 #ifndef MUTANT_FORK_SILENT /* mistake: the child's and the parent's event lines are left out */
