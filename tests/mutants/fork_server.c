@@ -1,5 +1,5 @@
 /* fork_server the student way, in C (see echo_server.c). Mutants: MUTANT_NO_REAP, MUTANT_NO_PARENT_CLOSE,
- * MUTANT_WAIT_CHILD, MUTANT_CHILD_CLOSES_CONN, MUTANT_ACCEPT_EINTR, MUTANT_FORK_PORT_UNCHECKED, MUTANT_FORK_SILENT.
+ * MUTANT_WAIT_CHILD, MUTANT_CHILD_CLOSES_CONN, MUTANT_ACCEPT_EINTR, MUTANT_FORK_PORT_UNCHECKED.
  * The echo protocol is included from echo_server.c's serve(), as a student would copy it. */
 #include <sys/wait.h>
 
@@ -70,14 +70,10 @@ int main(int argc, char **argv) {
       close(s);
       serve(c);
       close(c);
-#ifndef MUTANT_FORK_SILENT /* mistake: the child's and the parent's event lines are left out */
       printf("disconnected %s:%d\n", inet_ntoa(peer.sin_addr), ntohs(peer.sin_port));
-#endif
       exit(0);
     }
-#ifndef MUTANT_FORK_SILENT
     printf("child %d serving %s:%d\n", pid, inet_ntoa(peer.sin_addr), ntohs(peer.sin_port));
-#endif
     if (!leak) close(c);
 #ifdef MUTANT_WAIT_CHILD
     waitpid(pid, NULL, 0); /* mistake: waits for the child to finish before the next accept(): one client at a time */
