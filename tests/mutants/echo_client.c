@@ -1,7 +1,7 @@
 /* echo_client the student way, in C (see echo_server.c). Mutants: MUTANT_IGNORE_BYE, MUTANT_NO_EOF_REPORT,
- * MUTANT_BYE_CRLF_IGNORED, MUTANT_DROP_LAST_LINE; lab 4 (--bind, --reuseaddr): MUTANT_IGNORE_BIND,
- * MUTANT_BIND_ERROR_IGNORED, MUTANT_BIND_NO_STRERROR, MUTANT_BIND_SERVER_PORT, MUTANT_REUSEADDR_AFTER_BIND,
- * MUTANT_REUSEADDR_ALONE, MUTANT_NO_SHUTDOWN. */
+ * MUTANT_BYE_CRLF_IGNORED, MUTANT_DROP_LAST_LINE, MUTANT_REPLIES_AT_EOF, MUTANT_CLIENT_PORT_UNCHECKED; lab 4 (--bind,
+ * --reuseaddr): MUTANT_IGNORE_BIND, MUTANT_CLIENT_BIND_ERROR_IGNORED, MUTANT_BIND_NO_STRERROR, MUTANT_BIND_SERVER_PORT,
+ * MUTANT_REUSEADDR_AFTER_BIND, MUTANT_REUSEADDR_ALONE, MUTANT_NO_SHUTDOWN. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -39,7 +39,12 @@ int main(int argc, char **argv) {
 #ifndef MUTANT_REUSEADDR_ALONE /* mistake: --reuseaddr without --bind is silently accepted */
   if (reuse && !lport) port = -1; /* --reuseaddr only means something for --bind */
 #endif
+#ifdef MUTANT_CLIENT_PORT_UNCHECKED
+  if (port < 0 || lport < 0 || lport > 65535) { /* mistake: -p neither required nor range-checked: no -p connects to
+                                                 * port 0, and 70000 wraps around to 4464 in htons() */
+#else
   if (port < 1 || port > 65535 || lport < 0 || lport > 65535) {
+#endif
     fprintf(stderr, "usage: echo_client -a ADDR -p PORT [--bind LPORT] [--reuseaddr]\n");
     return 2;
   }
@@ -65,7 +70,7 @@ int main(int argc, char **argv) {
     l.sin_port = htons(lport);
 #endif
     if (bind(s, (struct sockaddr *)&l, sizeof l) < 0) {
-#if defined MUTANT_BIND_ERROR_IGNORED
+#if defined MUTANT_CLIENT_BIND_ERROR_IGNORED
       perror("echo_client: bind"); /* mistake: the error is printed, and the client carries on (connect() then
                                       picks an ephemeral port) */
 #elif defined MUTANT_BIND_NO_STRERROR
@@ -108,6 +113,9 @@ int main(int argc, char **argv) {
       fprintf(stderr, "echo_client: send: %s\n", strerror(errno));
       return 1;
     }
+#ifdef MUTANT_REPLIES_AT_EOF
+    if (!bye) continue; /* mistake: send everything first, read the replies after end of input */
+#endif
     long len = read_reply(s);
     if (len < 0) {
 #ifdef MUTANT_NO_EOF_REPORT

@@ -53,8 +53,12 @@ static size_t make_reply(const char *in, size_t len) {
   }
 #endif
   if (crlf) reply[len++] = '\r';
+#ifdef MUTANT_NO_NEWLINE
+  return len; /* mistake: the '\n' taken off the line is not put back: the reply never ends */
+#else
   reply[len] = '\n';
   return len + 1;
+#endif
 }
 
 static int is_bye(const char *in, size_t len) {
@@ -103,6 +107,13 @@ static void serve(int c) {
     char *nl = memchr(line, '\n', used);
     if (nl) {
       size_t len = nl - line;
+#ifdef MUTANT_SKIP_EMPTY
+      if (len == 0) { /* mistake: "nothing to reverse", so nothing is sent; but an empty line is a line too */
+        memmove(line, nl + 1, used - 1);
+        used -= 1;
+        continue;
+      }
+#endif
       size_t n = make_reply(line, len);
 #ifdef MUTANT_WHOLE_BUFFER
       static char buf[255];
@@ -133,6 +144,9 @@ static void serve(int c) {
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) {
       perror("echo_server: recv");
+#ifdef MUTANT_EXIT_ON_RESET
+      exit(1); /* mistake: an error on one connection (here ECONNRESET) ends the whole server */
+#endif
       return;
     }
     if (r == 0) {
@@ -156,7 +170,16 @@ static void on_stop(int sig) {
 #endif
 
 int main(int argc, char **argv) {
+#ifdef MUTANT_SOMAXCONN_DEFAULT
+  int backlog = SOMAXCONN; /* mistake: without --backlog the backlog must be 5, not the system's maximum */
+#else
   int backlog = 5;
+#endif
+#ifdef MUTANT_PORT_UNCHECKED
+  /* mistake: the arguments are not checked: without a port argv[1] is NULL (atoi crashes), and 70000 is taken
+   * as it is (htons() wraps it around to 4464) */
+  long port = atoi(argv[1]);
+#else
   char *end;
   if (argc != 2 && !(argc == 4 && strcmp(argv[2], "--backlog") == 0)) {
     fprintf(stderr, "usage: echo_server PORT [--backlog N]\n");
@@ -167,11 +190,15 @@ int main(int argc, char **argv) {
     fprintf(stderr, "echo_server: bad port \"%s\"\n", argv[1]);
     return 2;
   }
+#endif
   if (argc == 4) backlog = atoi(argv[3]);
 #ifdef MUTANT_IGNORE_BACKLOG
   backlog = 16; /* mistake: --backlog is parsed but not used */
 #endif
   signal(SIGPIPE, SIG_IGN);
+#ifdef MUTANT_CONCURRENT
+  signal(SIGCHLD, SIG_IGN); /* the children are reaped by the kernel */
+#endif
 #ifndef MUTANT_NO_SIGTERM /* mistake: no handler, so SIGTERM kills the server instead of ending it cleanly */
   signal(SIGTERM, on_stop);
   signal(SIGINT, on_stop);
@@ -185,19 +212,50 @@ int main(int argc, char **argv) {
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
   a.sin_addr.s_addr = INADDR_ANY;
+#if defined(MUTANT_BIND_ERROR_IGNORED)
+  if (bind(s, (struct sockaddr *)&a, sizeof a) < 0) /* mistake: reported, but the server carries on; listen() */
+    perror("echo_server: bind");                    /* then binds it to some free port of the kernel's choice */
+#elif defined(MUTANT_BIND_ERROR_STDOUT)
+  if (bind(s, (struct sockaddr *)&a, sizeof a) < 0) {
+    printf("bind failed\n"); /* mistake: on stdout, and without the reason (strerror) */
+    return 1;
+  }
+#else
   if (bind(s, (struct sockaddr *)&a, sizeof a) < 0) {
     fprintf(stderr, "echo_server: bind: %s\n", strerror(errno));
     return 1;
   }
+#endif
   listen(s, backlog);
   printf("listening 0.0.0.0:%ld\n", port); /* no fflush: the harness must cope */
   for (;;) {
     struct sockaddr_in peer;
     socklen_t plen = sizeof peer;
     int c = accept(s, (struct sockaddr *)&peer, &plen);
+#ifdef MUTANT_CLOSE_LISTENER
+    if (c < 0) {
+      perror("echo_server: accept");
+      return 1;
+    }
+    close(s); /* mistake: the listening socket closed after accept(), as a fork server's child does: nobody else can
+               * connect, and the next accept() fails */
+#else
     if (c < 0) continue;
+#endif
 #ifndef MUTANT_SILENT /* mistake: the events are not reported on stdout */
     printf("connected %s:%d\n", inet_ntoa(peer.sin_addr), ntohs(peer.sin_port));
+#endif
+#ifdef MUTANT_CONCURRENT
+    fflush(stdout);
+    if (fork() == 0) { /* mistake: a child per client, but lab 1 asks for an iterative server: one at a time */
+      close(s);
+      serve(c);
+      close(c);
+      printf("disconnected %s:%d\n", inet_ntoa(peer.sin_addr), ntohs(peer.sin_port));
+      exit(0);
+    }
+    close(c);
+    continue;
 #endif
     serve(c);
     close(c);
