@@ -416,6 +416,7 @@ int run(const Options& options) {
         run_tcp_client(shared, i, sockets[static_cast<std::size_t>(i)].get(), result);
       }
       result.end = Clock::now();
+      sockets[static_cast<std::size_t>(i)].close();  // done: an iterative server can go on with the next client
       std::uint64_t one = 1;
       [[maybe_unused]] ssize_t n = write(shared.done_fd, &one, sizeof one);
     });
