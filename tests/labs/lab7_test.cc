@@ -1,6 +1,7 @@
 // Lab 7: the four server designs under load, the idle timeout, and echo_bench itself (it must catch a server
 // that answers wrong, late or not at all). Real sockets, real child processes; fake servers are threads here.
 #include <arpa/inet.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -89,14 +90,20 @@ class FakeTcpServer {
   ~FakeTcpServer() {
     ::shutdown(listener_, SHUT_RDWR);  // wakes accept()
     thread_.join();
+    for (std::thread& t : connections_) t.join();
     close(listener_);
   }
   unsigned short port() const { return port_; }
 
  private:
-  void serve() {
-    int fd = accept(listener_, nullptr, nullptr);
-    if (fd < 0) return;
+  void serve() {  // each connection on a thread of its own, each with its own count of lines
+    for (;;) {
+      int fd = accept(listener_, nullptr, nullptr);
+      if (fd < 0) return;
+      connections_.emplace_back([this, fd] { serve_connection(fd); });
+    }
+  }
+  void serve_connection(int fd) {
     std::string buffer;
     char chunk[4096];
     int index = 0;
@@ -121,6 +128,29 @@ class FakeTcpServer {
   int listener_ = -1;
   unsigned short port_ = 0;
   std::thread thread_;
+  std::vector<std::thread> connections_;
+};
+
+// While it lives, this thread (and every child it starts) may run on one CPU only: echo_bench then has more
+// connections than CPUs and runs them in its epoll loop rather than a thread each.
+class OneCpu {
+ public:
+  OneCpu() {
+    sched_getaffinity(0, sizeof saved_, &saved_);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+      if (CPU_ISSET(cpu, &saved_)) {
+        CPU_SET(cpu, &one);
+        break;
+      }
+    }
+    sched_setaffinity(0, sizeof one, &one);
+  }
+  ~OneCpu() { sched_setaffinity(0, sizeof saved_, &saved_); }
+
+ private:
+  cpu_set_t saved_;
 };
 
 std::string reversed_line(const std::string& line) { return std::string(line.rbegin(), line.rend()) + "\n"; }
@@ -473,4 +503,48 @@ TEST(EchoBench, WritesThePerSecondSeries) {
   EXPECT_EQ(rows, 3);  // seconds 1, 2 and the last 0.2 s
   EXPECT_EQ(std::to_string(total), summary(bench)["messages"]);
   std::remove(csv.c_str());
+}
+
+// The epoll loop (more connections than CPUs) checks every byte as well: 4 clients on one CPU, each connection's
+// 18th reply has one byte wrong, and one client's server closes after 3 replies.
+TEST(EchoBench, TheLoopOfManyConnectionsChecksEveryReplyToo) {
+  FakeTcpServer almost([](const std::string& line, int index) {
+    std::string reply = reversed_line(line);
+    if (index == 17) reply[reply.size() / 2] ^= 1;
+    return std::optional<std::string>(reply);
+  });
+  std::optional<Child> bench;
+  {
+    OneCpu one_cpu;
+    bench.emplace("echo_bench", bench_args(almost.port(), {"--clients", "4", "--count", "40", "--size", "300"}));
+  }
+  EXPECT_EQ(run_bench(*bench), "exit 3");
+  auto s = summary(*bench);
+  EXPECT_EQ(s["wrong"], "4");
+  EXPECT_EQ(s["messages"], "156");
+
+  FakeTcpServer quitter([](const std::string& line, int index) {
+    return index < 3 ? std::optional<std::string>(reversed_line(line)) : std::nullopt;
+  });
+  std::optional<Child> short_lived;
+  {
+    OneCpu one_cpu;
+    short_lived.emplace("echo_bench", bench_args(quitter.port(), {"--clients", "3", "--count", "10"}));
+  }
+  EXPECT_EQ(run_bench(*short_lived), "exit 3");
+  auto q = summary(*short_lived);
+  EXPECT_EQ(q["messages"], "9");
+  EXPECT_EQ(q["missing"], "3");
+}
+
+// A silent server, in the loop: each connection times out once and is given up.
+TEST(EchoBench, TheLoopTimesOutASilentServer) {
+  FakeTcpServer mute([](const std::string&, int) { return std::optional<std::string>(""); });
+  std::optional<Child> bench;
+  {
+    OneCpu one_cpu;
+    bench.emplace("echo_bench", bench_args(mute.port(), {"--clients", "3", "--count", "5", "--timeout", "0.2"}));
+  }
+  EXPECT_EQ(run_bench(*bench), "exit 3");
+  EXPECT_EQ(summary(*bench)["timed out"], "3");
 }
