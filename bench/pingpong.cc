@@ -1,9 +1,12 @@
 // The floor for lab 7's echo_bench: the least a TCP round trip over loopback can cost a program.
 //
-//   pingpong serve PORT               a minimal line-reversing echo server: blocking, one connection at a time,
+//   pingpong serve PORT               a minimal line-reversing echo server: blocking, one connection at a
+//   time,
 //                                     recv() and send() and nothing else (no poll, no threads, no checks)
-//   pingpong ping PORT SIZE SECONDS   a minimal client: send SIZE bytes (a line), recv() until SIZE bytes came
-//                                     back, time it; prints "p50 X µs" and "messages/s Y" (nothing is verified)
+//   pingpong ping PORT SIZE SECONDS   a minimal client: send SIZE bytes (a line), recv() until SIZE bytes
+//   came
+//                                     back, time it; prints "p50 X µs" and "messages/s Y" (nothing is
+//                                     verified)
 //
 // bench/echo_anchors.sh measures echo_bench, sockperf and iperf3 against these and against each other.
 #include <arpa/inet.h>
@@ -81,7 +84,8 @@ int ping(int port, std::size_t size, double seconds) {
   std::vector<char> reply(size);
   std::vector<double> rtts;
   Clock::time_point start = Clock::now();
-  Clock::time_point end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  Clock::time_point end =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   Clock::time_point now = start;
   while (now < end) {
     Clock::time_point sent_at = Clock::now();
@@ -101,8 +105,8 @@ int ping(int port, std::size_t size, double seconds) {
   double wall = std::chrono::duration<double>(now - start).count();
   std::size_t count = rtts.size();
   std::nth_element(rtts.begin(), rtts.begin() + static_cast<long>(count / 2), rtts.end());
-  std::printf("p50 %.1f µs\nmessages/s %.1f\nbytes/s %.0f\n", rtts[count / 2], static_cast<double>(count) / wall,
-              static_cast<double>(count * size) / wall);
+  std::printf("p50 %.1f µs\nmessages/s %.1f\nbytes/s %.0f\n", rtts[count / 2],
+              static_cast<double>(count) / wall, static_cast<double>(count * size) / wall);
   return 0;
 }
 

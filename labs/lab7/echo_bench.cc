@@ -5,10 +5,10 @@
 //
 // N clients, each on its own connection and in its own thread, send messages back to back: one line of
 // SIZE-1 bytes and '\n', then wait for the whole reply, then the next — one message in flight per connection,
-// so each round trip is timed alone. Our echo servers reverse each line, so the bench knows the exact reply to
-// expect and checks every byte of it. Up to one connection per CPU, each has a thread that sleeps in recv()
-// until its own reply is complete — the cheapest round trip there is. With more connections than CPUs, one
-// thread per CPU runs an epoll loop over its share: one wake-up then serves every reply that has arrived,
+// so each round trip is timed alone. Our echo servers reverse each line, so the bench knows the exact reply
+// to expect and checks every byte of it. Up to one connection per CPU, each has a thread that sleeps in
+// recv() until its own reply is complete — the cheapest round trip there is. With more connections than CPUs,
+// one thread per CPU runs an epoll loop over its share: one wake-up then serves every reply that has arrived,
 // instead of a wake-up and a context switch per reply.
 // The last lines of stdout say how much CPU the bench itself used, so a reader can see it was not the
 // bottleneck. The exact output is a contract: docs/programs.md.
@@ -53,13 +53,14 @@ const char* kUsage =
     "  --size BYTES  bytes per message, its '\\n' included (1-4194305; with --udp 1-65507), default 64\n"
     "  --duration S  send for S seconds (e.g. 5 or 0.5), default 5\n"
     "  --count N     instead: each connection sends exactly N messages (1-1000000000)\n"
-    "  --udp         one datagram per message to a UDP echo server; a reply not back within the timeout is lost\n"
+    "  --udp         one datagram per message to a UDP echo server; a reply not back within the timeout is "
+    "lost\n"
     "  --timeout S   how long to wait for one reply, default 2 (at most 30)\n"
     "  --csv FILE    write a per-second series: second,messages,bytes,p50_us,p99_us,errors\n"
     "example: echo_bench -a 127.0.0.1 -p 8888 --clients 16 --size 1000 --duration 10 --csv rate.csv\n";
 
 constexpr std::size_t kMaxTcpSize = 4 * 1024 * 1024 + 1;  // the servers' line limit (4 MiB) and its '\n'
-constexpr std::size_t kMaxUdpSize = 65507;                 // the largest UDP payload over IPv4
+constexpr std::size_t kMaxUdpSize = 65507;                // the largest UDP payload over IPv4
 
 struct Options {
   sockaddr_in server{};
@@ -87,7 +88,8 @@ Options parse_args(int argc, char* argv[]) {
     }
     if (arg != "-a" && arg != "-p" && arg != "--clients" && arg != "--size" && arg != "--duration" &&
         arg != "--count" && arg != "--timeout" && arg != "--csv") {
-      throw UsageError((!arg.empty() && arg[0] == '-' ? "unknown option \"" : "unexpected argument \"") + arg + "\"");
+      throw UsageError((!arg.empty() && arg[0] == '-' ? "unknown option \"" : "unexpected argument \"") +
+                       arg + "\"");
     }
     if (i + 1 == argc) throw UsageError(arg + " needs a value");
     std::string value = argv[++i];
@@ -146,7 +148,8 @@ class Message {
     std::memcpy(bytes_.data(), header, length);
   }
   const std::string& bytes() const { return bytes_; }
-  // The expected reply is the line reversed, then '\n' (all of it ASCII: byte reversal is character reversal).
+  // The expected reply is the line reversed, then '\n' (all of it ASCII: byte reversal is character
+  // reversal).
   bool is_reply(const char* reply, std::size_t length) const {
     std::size_t line = bytes_.size() - 1;
     if (length != bytes_.size() || reply[line] != '\n') return false;
@@ -170,7 +173,8 @@ struct Shared {
 };
 
 std::uint32_t second_of(const Shared& shared, Clock::time_point t) {
-  return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(t - shared.start).count() + 1);
+  return static_cast<std::uint32_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(t - shared.start).count() + 1);
 }
 
 bool more_to_send(const Shared& shared, const ClientResult& result) {
@@ -181,7 +185,8 @@ bool more_to_send(const Shared& shared, const ClientResult& result) {
 
 void record(const Shared& shared, ClientResult& result, Clock::time_point sent_at, Clock::time_point now) {
   auto rtt = std::chrono::duration_cast<std::chrono::nanoseconds>(now - sent_at).count() / 10;
-  result.samples.push_back({static_cast<std::uint32_t>(std::min<long long>(rtt, UINT32_MAX)), second_of(shared, now)});
+  result.samples.push_back(
+      {static_cast<std::uint32_t>(std::min<long long>(rtt, UINT32_MAX)), second_of(shared, now)});
 }
 
 void record_error(const Shared& shared, ClientResult& result, long long& counter) {
@@ -190,7 +195,8 @@ void record_error(const Shared& shared, ClientResult& result, long long& counter
 }
 
 // One TCP client: send a line, read until its '\n', check it, again. A connection that closes, resets or
-// times out is given up (its message counted as missing or timed out): a byte stream cannot be resynchronised.
+// times out is given up (its message counted as missing or timed out): a byte stream cannot be
+// resynchronised.
 void run_tcp_client(Shared& shared, int index, int fd, ClientResult& result) {
   const Options& options = shared.options;
   std::string what = to_string(options.server);
@@ -212,7 +218,8 @@ void run_tcp_client(Shared& shared, int index, int fd, ClientResult& result) {
     // Read until the reply line is complete (recv() may return it in pieces; SO_RCVTIMEO bounds each wait).
     char* newline = nullptr;
     std::size_t searched = 0;
-    while ((newline = static_cast<char*>(std::memchr(reply.data() + searched, '\n', have - searched))) == nullptr) {
+    while ((newline = static_cast<char*>(std::memchr(reply.data() + searched, '\n', have - searched))) ==
+           nullptr) {
       searched = have;
       if (have == reply.size()) reply.resize(reply.size() * 2);  // a wrong, too long reply
       ssize_t n = recv(fd, reply.data() + have, reply.size() - have, 0);
@@ -238,7 +245,8 @@ void run_tcp_client(Shared& shared, int index, int fd, ClientResult& result) {
     } else {
       record_error(shared, result, result.wrong);
     }
-    std::memmove(reply.data(), reply.data() + length, have - length);  // bytes after the line (a wrong server)
+    std::memmove(reply.data(), reply.data() + length,
+                 have - length);  // bytes after the line (a wrong server)
     have -= length;
   }
 }
@@ -357,7 +365,8 @@ void run_tcp_loop(Shared& shared, std::vector<LoopClient>& clients) {
       if (!c.done) nearest = std::min(nearest, c.deadline);
     }
     auto wait_ms = std::chrono::ceil<std::chrono::milliseconds>(nearest - Clock::now()).count();
-    int ready = epoll_wait(epoll.get(), events, 256, static_cast<int>(std::clamp<long long>(wait_ms, 0, 1000)));
+    int ready =
+        epoll_wait(epoll.get(), events, 256, static_cast<int>(std::clamp<long long>(wait_ms, 0, 1000)));
     if (ready < 0 && errno != EINTR) throw sys_error("epoll_wait");
     for (int i = 0; i < ready; ++i) {
       auto& c = *static_cast<LoopClient*>(events[i].data.ptr);
@@ -444,7 +453,8 @@ FileDescriptor connect_client(const Options& options) {
   }
   if (!options.udp) {
     timeval tv{options.timeout_ms / 1000, (options.timeout_ms % 1000) * 1000};
-    if (setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) throw sys_error("setsockopt SO_RCVTIMEO");
+    if (setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
+      throw sys_error("setsockopt SO_RCVTIMEO");
   }
   return fd;
 }
@@ -487,8 +497,11 @@ void write_csv(const Options& options, const std::vector<ClientResult>& results)
   for (std::uint32_t s = 1; s <= seconds; ++s) {
     std::sort(rtts[s].begin(), rtts[s].end());
     csv << s << ',' << rtts[s].size() << ',' << rtts[s].size() * options.size << ',';
-    if (!rtts[s].empty()) csv << format("%.1f", percentile_us(rtts[s], 0.50)) << ',' << format("%.1f", percentile_us(rtts[s], 0.99));
-    else csv << ',';
+    if (!rtts[s].empty())
+      csv << format("%.1f", percentile_us(rtts[s], 0.50)) << ','
+          << format("%.1f", percentile_us(rtts[s], 0.99));
+    else
+      csv << ',';
     csv << ',' << errors[s] << '\n';
   }
   if (!csv.flush()) throw sys_error("write " + options.csv);
@@ -523,8 +536,10 @@ int report(const Options& options, const std::vector<ClientResult>& results, dou
   emit("missing " + std::to_string(missing));
   emit("timed out " + std::to_string(timed_out));
   if (options.udp) {
-    emit("lost " + format("%.2f", sent == 0 ? 0.0 : 100.0 * static_cast<double>(timed_out) / static_cast<double>(sent)) +
-         " %");
+    emit(
+        "lost " +
+        format("%.2f", sent == 0 ? 0.0 : 100.0 * static_cast<double>(timed_out) / static_cast<double>(sent)) +
+        " %");
   }
   emit("cpu " + format("%.3f", cpu_s) + " s");
   emit("cpu share " + format("%.1f", 100.0 * cpu_s / wall_s) + " %");
@@ -576,9 +591,19 @@ int run(const Options& options) {
         for (int i : mine) {
           int fd = sockets[static_cast<std::size_t>(i)].get();
           fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-          loop.push_back(LoopClient{i, fd, &sockets[static_cast<std::size_t>(i)], &results[static_cast<std::size_t>(i)],
+          loop.push_back(LoopClient{i,
+                                    fd,
+                                    &sockets[static_cast<std::size_t>(i)],
+                                    &results[static_cast<std::size_t>(i)],
                                     Message(i, options.size),
-                                    0, 0, std::vector<char>(options.size + 64 * 1024), 0, 0, {}, {}, false});
+                                    0,
+                                    0,
+                                    std::vector<char>(options.size + 64 * 1024),
+                                    0,
+                                    0,
+                                    {},
+                                    {},
+                                    false});
         }
         try {
           run_tcp_loop(shared, loop);
@@ -589,7 +614,8 @@ int run(const Options& options) {
       for (int i : mine) {
         if (!sockets[static_cast<std::size_t>(i)].is_open()) continue;  // the loop closed it already
         results[static_cast<std::size_t>(i)].end = Clock::now();
-        sockets[static_cast<std::size_t>(i)].close();  // done: an iterative server can go on with the next client
+        sockets[static_cast<std::size_t>(i)]
+            .close();  // done: an iterative server can go on with the next client
       }
       signal_done(static_cast<int>(mine.size()));
     });

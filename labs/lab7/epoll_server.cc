@@ -9,9 +9,9 @@
 //   out: the replies the kernel's send buffer could not take yet (a send() may be short; the rest waits for
 //        EPOLLOUT, and reading from that client pauses while too much waits, so a client that never reads
 //        cannot make the server's memory grow without bound).
-// Timers (the idle timeout, the 10 s after bye) are deadlines the loop checks each time it wakes; epoll_wait's
-// timeout is the nearest one.
-// stdout: "listening 0.0.0.0:PORT", "connected IP:PORT", "idle IP:PORT", "disconnected IP:PORT".
+// Timers (the idle timeout, the 10 s after bye) are deadlines the loop checks each time it wakes;
+// epoll_wait's timeout is the nearest one. stdout: "listening 0.0.0.0:PORT", "connected IP:PORT", "idle
+// IP:PORT", "disconnected IP:PORT".
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -41,8 +41,8 @@ const char* kUsage =
     "example: epoll_server 8888 --idle-timeout 30\n";
 
 constexpr std::size_t kMaxLine = LineReader::kDefaultMaxLine;  // 4 MiB before the '\n', as in echo_server
-constexpr std::size_t kMaxQueued = 8 * 1024 * 1024;             // stop reading a client while this much waits
-constexpr auto kByeTimeout = std::chrono::seconds(10);           // after bye, the client should close first
+constexpr std::size_t kMaxQueued = 8 * 1024 * 1024;            // stop reading a client while this much waits
+constexpr auto kByeTimeout = std::chrono::seconds(10);         // after bye, the client should close first
 
 struct Options {
   std::uint16_t port = 0;
@@ -75,13 +75,13 @@ Options parse_args(int argc, char* argv[]) {
 struct Connection {
   FileDescriptor fd;
   std::string peer;
-  std::string in;             // received bytes not yet handled: at most the start of one line
-  std::size_t searched = 0;   // no '\n' in `in` before this position
-  std::string out;            // replies the kernel has not taken yet
-  bool said_bye = false;      // "eyb" queued: now only waiting for the client's EOF
-  bool eof = false;           // the client closed its side: close ours once `out` is sent
+  std::string in;            // received bytes not yet handled: at most the start of one line
+  std::size_t searched = 0;  // no '\n' in `in` before this position
+  std::string out;           // replies the kernel has not taken yet
+  bool said_bye = false;     // "eyb" queued: now only waiting for the client's EOF
+  bool eof = false;          // the client closed its side: close ours once `out` is sent
   Clock::time_point deadline = Clock::time_point::max();  // idle timeout or end of the bye wait
-  std::uint32_t events = 0;   // what epoll watches for now (EPOLLIN, EPOLLOUT)
+  std::uint32_t events = 0;                               // what epoll watches for now (EPOLLIN, EPOLLOUT)
 };
 
 class EpollServer {
@@ -100,12 +100,21 @@ class EpollServer {
   void expire_deadlines();
   int next_timeout_ms() const;
   void touch(Connection& c);
+  void watch_listener(std::uint32_t events);
 
   Options options_;
   FileDescriptor epoll_;
   FileDescriptor listener_;
-  std::map<int, Connection> connections_;  // by descriptor
+  std::map<int, Connection> connections_;                             // by descriptor
+  Clock::time_point accept_paused_until_ = Clock::time_point::max();  // out of descriptors: accept again then
 };
+
+void EpollServer::watch_listener(std::uint32_t events) {
+  epoll_event event{};
+  event.events = events;
+  event.data.fd = listener_.get();
+  if (epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, listener_.get(), &event) < 0) throw sys_error("epoll_ctl");
+}
 
 void EpollServer::run() {
   listener_ = FileDescriptor(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
@@ -125,7 +134,8 @@ void EpollServer::run() {
   epoll_event listen_event{};
   listen_event.events = EPOLLIN;
   listen_event.data.fd = listener_.get();
-  if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listener_.get(), &listen_event) < 0) throw sys_error("epoll_ctl");
+  if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listener_.get(), &listen_event) < 0)
+    throw sys_error("epoll_ctl");
   emit("listening " + to_string(address));
 
   epoll_event events[64];
@@ -153,12 +163,17 @@ void EpollServer::accept_clients() {
   for (;;) {  // take every waiting connection: the listener is non-blocking, EAGAIN says the queue is empty
     sockaddr_in client{};
     socklen_t length = sizeof client;
-    FileDescriptor conn(accept4(listener_.get(), reinterpret_cast<sockaddr*>(&client), &length, SOCK_NONBLOCK));
+    FileDescriptor conn(
+        accept4(listener_.get(), reinterpret_cast<sockaddr*>(&client), &length, SOCK_NONBLOCK));
     if (!conn.is_open()) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
       if (errno == ECONNABORTED || errno == EINTR) continue;  // see accept(2): the client gave up first
       if (errno == EMFILE || errno == ENFILE) {  // out of descriptors: the rest wait in the queue
         std::cerr << program_name() << ": " << sys_error("accept").what() << "\n";
+        // The listener stays readable, so epoll would wake us at once, again and again: stop watching it for
+        // a moment (a client leaving frees a descriptor meanwhile).
+        watch_listener(0);
+        accept_paused_until_ = Clock::now() + std::chrono::milliseconds(100);
         return;
       }
       throw sys_error("accept");
@@ -182,7 +197,7 @@ void EpollServer::on_readable(Connection& c) {
   ssize_t n = recv(c.fd.get(), chunk, sizeof chunk, 0);
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;  // nothing after all; wait again
-    close_connection(c.fd.get(), sys_error("recv " + c.peer).what());  // e.g. Connection reset by peer
+    close_connection(c.fd.get(), sys_error("recv " + c.peer).what());       // e.g. Connection reset by peer
     return;
   }
   if (n == 0) {  // EOF: the client closed its side
@@ -230,7 +245,9 @@ void EpollServer::handle_lines(Connection& c) {
   flush(c);
 }
 
-void EpollServer::on_writable(Connection& c) { flush(c); }
+void EpollServer::on_writable(Connection& c) {
+  flush(c);
+}
 
 // Sends as much of c.out as the kernel takes now; what is left waits for EPOLLOUT.
 void EpollServer::flush(Connection& c) {
@@ -249,7 +266,8 @@ void EpollServer::flush(Connection& c) {
     return;
   }
   std::uint32_t events = c.out.empty() ? 0u : static_cast<std::uint32_t>(EPOLLOUT);
-  // Read more only while little waits to be sent: a client that does not read stops being read (flow control).
+  // Read more only while little waits to be sent: a client that does not read stops being read (flow
+  // control).
   if (!c.eof && c.out.size() < kMaxQueued) events |= EPOLLIN;
   watch(c, events);
 }
@@ -282,6 +300,10 @@ void EpollServer::touch(Connection& c) {
 // server for many thousands keeps its deadlines sorted, e.g. in a heap or a timer wheel.)
 void EpollServer::expire_deadlines() {
   Clock::time_point now = Clock::now();
+  if (accept_paused_until_ <= now) {
+    accept_paused_until_ = Clock::time_point::max();
+    watch_listener(EPOLLIN);
+  }
   for (auto it = connections_.begin(); it != connections_.end();) {
     Connection& c = (it++)->second;  // step first: closing erases the entry
     if (c.deadline > now) continue;
@@ -295,7 +317,7 @@ void EpollServer::expire_deadlines() {
 }
 
 int EpollServer::next_timeout_ms() const {
-  Clock::time_point nearest = Clock::time_point::max();
+  Clock::time_point nearest = accept_paused_until_;
   for (const auto& [fd, c] : connections_) nearest = std::min(nearest, c.deadline);
   if (nearest == Clock::time_point::max()) return -1;  // no deadline: sleep until something happens
   auto ms = std::chrono::ceil<std::chrono::milliseconds>(nearest - Clock::now()).count();

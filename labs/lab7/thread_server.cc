@@ -3,11 +3,11 @@
 //   thread_server PORT [--idle-timeout S]
 //
 // Same protocol as echo_server and fork_server, but each client is served by a thread of one process. Threads
-// share everything — the descriptor table, the heap — so nothing has to be closed "on the other side" as after
-// fork(); instead each thread must own its own connection and its own buffers (a buffer shared between threads
-// mixes the replies of different clients). Threads are detached: a finished thread's resources go back at once,
-// with nobody to join it. SIGINT/SIGTERM go to the main thread only (the workers block them), which stops.
-// stdout: "listening 0.0.0.0:PORT", "connected IP:PORT", "idle IP:PORT", "disconnected IP:PORT".
+// share everything — the descriptor table, the heap — so nothing has to be closed "on the other side" as
+// after fork(); instead each thread must own its own connection and its own buffers (a buffer shared between
+// threads mixes the replies of different clients). Threads are detached: a finished thread's resources go
+// back at once, with nobody to join it. SIGINT/SIGTERM go to the main thread only (the workers block them),
+// which stops. stdout: "listening 0.0.0.0:PORT", "connected IP:PORT", "idle IP:PORT", "disconnected IP:PORT".
 #include <netinet/in.h>
 #include <sys/socket.h>
 

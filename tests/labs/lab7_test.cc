@@ -1,8 +1,8 @@
 // Lab 7: the four server designs under load, the idle timeout, and echo_bench itself (it must catch a server
 // that answers wrong, late or not at all). Real sockets, real child processes; fake servers are threads here.
 #include <arpa/inet.h>
-#include <sched.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,7 +22,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// echo_bench's summary as key -> value: "p50 84.1 µs" -> {"p50", "84.1"}, "timed out 0" -> {"timed out", "0"}.
+// echo_bench's summary as key -> value: "p50 84.1 µs" -> {"p50", "84.1"}, "timed out 0" -> {"timed out",
+// "0"}.
 std::map<std::string, std::string> summary(const Child& bench) {
   std::map<std::string, std::string> result;
   for (const std::string& line : bench.stdout_lines()) {
@@ -55,8 +56,8 @@ std::vector<TcpRow> tcp_rows() {
   std::getline(table, line);  // header
   while (std::getline(table, line)) {
     unsigned local_ip, local_port, remote_ip, remote_port, state;
-    if (std::sscanf(line.c_str(), " %*d: %x:%x %x:%x %x", &local_ip, &local_port, &remote_ip, &remote_port, &state) ==
-        5) {
+    if (std::sscanf(line.c_str(), " %*d: %x:%x %x:%x %x", &local_ip, &local_port, &remote_ip, &remote_port,
+                    &state) == 5) {
       rows.push_back({local_port, remote_port, state});
     }
   }
@@ -116,8 +117,10 @@ class FakeTcpServer {
       while (open && (newline = buffer.find('\n')) != std::string::npos) {
         auto reply = answer_(buffer.substr(0, newline), index++);
         buffer.erase(0, newline + 1);
-        if (!reply) open = false;
-        else if (!reply->empty()) ::send(fd, reply->data(), reply->size(), MSG_NOSIGNAL);
+        if (!reply)
+          open = false;
+        else if (!reply->empty())
+          ::send(fd, reply->data(), reply->size(), MSG_NOSIGNAL);
       }
       if (!open) break;
     }
@@ -153,7 +156,9 @@ class OneCpu {
   cpu_set_t saved_;
 };
 
-std::string reversed_line(const std::string& line) { return std::string(line.rbegin(), line.rend()) + "\n"; }
+std::string reversed_line(const std::string& line) {
+  return std::string(line.rbegin(), line.rend()) + "\n";
+}
 
 std::vector<std::string> bench_args(unsigned short port, std::vector<std::string> extra) {
   std::vector<std::string> args{"-a", "127.0.0.1", "-p", std::to_string(port)};
@@ -165,7 +170,9 @@ struct Design {
   std::string program;
   std::vector<std::string> extra;  // arguments after PORT
 };
-void PrintTo(const Design& d, std::ostream* os) { *os << d.program; }
+void PrintTo(const Design& d, std::ostream* os) {
+  *os << d.program;
+}
 
 class EveryDesign : public ::testing::TestWithParam<Design> {};
 
@@ -177,7 +184,8 @@ TEST_P(EveryDesign, AnswersEveryByteRightUnder64Clients) {
   unsigned short port = free_tcp_port();
   std::vector<std::string> extra = GetParam().extra;
   auto server = start_server(GetParam().program, port, extra);
-  Child bench("echo_bench", bench_args(port, {"--clients", "64", "--count", "200", "--size", "100", "--timeout", "10"}));
+  Child bench("echo_bench",
+              bench_args(port, {"--clients", "64", "--count", "200", "--size", "100", "--timeout", "10"}));
   EXPECT_EQ(run_bench(bench, 60000ms), "exit 0") << bench.stderr_text();
   auto s = summary(bench);
   EXPECT_EQ(s["messages"], "12800");
@@ -185,7 +193,8 @@ TEST_P(EveryDesign, AnswersEveryByteRightUnder64Clients) {
   EXPECT_EQ(s["wrong"], "0");
 }
 
-// Long lines (200000 bytes: many recv()s and partial sends per line) from 8 clients at once, every byte checked.
+// Long lines (200000 bytes: many recv()s and partial sends per line) from 8 clients at once, every byte
+// checked.
 TEST_P(EveryDesign, AnswersLongLinesFromManyClients) {
   unsigned short port = free_tcp_port();
   auto server = start_server(GetParam().program, port, GetParam().extra);
@@ -194,8 +203,8 @@ TEST_P(EveryDesign, AnswersLongLinesFromManyClients) {
   EXPECT_EQ(summary(bench)["messages"], "160");
 }
 
-// --idle-timeout: a client silent for that long is let go — the server closes first ("idle IP:PORT"), so once the
-// client closes too, the TIME-WAIT is the server's (local port = the server's port), not the client's.
+// --idle-timeout: a client silent for that long is let go — the server closes first ("idle IP:PORT"), so once
+// the client closes too, the TIME-WAIT is the server's (local port = the server's port), not the client's.
 TEST_P(EveryDesign, IdleTimeoutClosesFirstAndTimeWaitIsOnTheServerSide) {
   unsigned short port = free_tcp_port();
   std::vector<std::string> extra = GetParam().extra;
@@ -214,8 +223,10 @@ TEST_P(EveryDesign, IdleTimeoutClosesFirstAndTimeWaitIsOnTheServerSide) {
   client.reset();  // our FIN: the server's side goes from FIN-WAIT-2 to TIME-WAIT
   EXPECT_TRUE(eventually([&] { return in_time_wait(port, client_port); }))
       << "no TIME-WAIT on the server's side (local port " << port << ")";
-  EXPECT_FALSE(in_time_wait(client_port, port)) << "the client's side is in TIME-WAIT: the client closed first";
-  EXPECT_TRUE(server->wait_for_line_starting("disconnected 127.0.0.1:" + std::to_string(client_port)).has_value());
+  EXPECT_FALSE(in_time_wait(client_port, port))
+      << "the client's side is in TIME-WAIT: the client closed first";
+  EXPECT_TRUE(
+      server->wait_for_line_starting("disconnected 127.0.0.1:" + std::to_string(client_port)).has_value());
 }
 
 // A client that keeps talking is never cut off, however long it stays: the idle timeout counts silence only.
@@ -233,11 +244,13 @@ TEST_P(EveryDesign, IdleTimeoutSparesAClientThatKeepsTalking) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Lab7, EveryDesign,
-                         ::testing::Values(Design{"echo_server", {"--backlog", "64"}}, Design{"fork_server", {}},
-                                           Design{"thread_server", {}}, Design{"epoll_server", {}}),
+                         ::testing::Values(Design{"echo_server", {"--backlog", "64"}},
+                                           Design{"fork_server", {}}, Design{"thread_server", {}},
+                                           Design{"epoll_server", {}}),
                          [](const auto& param) { return param.param.program; });
 
-// epoll_server cuts lines out of the byte stream itself: a line in many pieces, many lines in one segment, \r\n.
+// epoll_server cuts lines out of the byte stream itself: a line in many pieces, many lines in one segment,
+// \r\n.
 TEST(EpollServer, FramesLinesHoweverTheBytesArrive) {
   unsigned short port = free_tcp_port();
   auto server = start_server("epoll_server", port);
@@ -313,8 +326,8 @@ TEST(Lab7Servers, ExitZeroOnSigtermWithClientsConnected) {
   }
 }
 
-// thread_server: the descriptor count comes back to where it was once the clients have left (no leak), and its
-// threads are gone (detached threads end with their client).
+// thread_server: the descriptor count comes back to where it was once the clients have left (no leak), and
+// its threads are gone (detached threads end with their client).
 TEST(ThreadServer, ClientsLeaveNothingBehind) {
   unsigned short port = free_tcp_port();
   auto server = start_server("thread_server", port);
@@ -342,8 +355,9 @@ TEST(EchoBench, PrintsTheDocumentedSummary) {
   EXPECT_EQ(run_bench(bench), "exit 0") << bench.stderr_text();
   std::vector<std::string> keys;
   for (const std::string& line : bench.stdout_lines()) keys.push_back(line.substr(0, line.find(' ')));
-  EXPECT_EQ(keys, (std::vector<std::string>{"clients", "size", "wall", "messages", "messages/s", "bytes/s", "p50", "p90",
-                                            "p99", "max", "errors", "wrong", "missing", "timed", "cpu", "cpu"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"clients", "size", "wall", "messages", "messages/s", "bytes/s",
+                                            "p50", "p90", "p99", "max", "errors", "wrong", "missing", "timed",
+                                            "cpu", "cpu"}));
   auto s = summary(bench);
   EXPECT_GT(std::stol(s["messages"]), 0);
   double p50 = std::stod(s["p50"]), p99 = std::stod(s["p99"]), max = std::stod(s["max"]);
@@ -355,7 +369,8 @@ TEST(EchoBench, PrintsTheDocumentedSummary) {
   EXPECT_GE(wall, 0.5);
   EXPECT_LT(wall, 3.0);
   // bytes/s is messages x size / wall (each byte counted once)
-  EXPECT_NEAR(std::stod(s["bytes/s"]), std::stod(s["messages"]) * 10 / wall, std::stod(s["bytes/s"]) * 0.01 + 1);
+  EXPECT_NEAR(std::stod(s["bytes/s"]), std::stod(s["messages"]) * 10 / wall,
+              std::stod(s["bytes/s"]) * 0.01 + 1);
 }
 
 // A server that echoes without reversing: every reply is wrong, and echo_bench says so (exit 3).
@@ -419,7 +434,8 @@ TEST(EchoBench, NoServerIsExitOne) {
   unsigned short port = free_tcp_port();
   Child bench("echo_bench", bench_args(port, {"--count", "1"}));
   EXPECT_EQ(run_bench(bench), "exit 1");
-  EXPECT_EQ(bench.stderr_text(), "echo_bench: connect 127.0.0.1:" + std::to_string(port) + ": Connection refused\n");
+  EXPECT_EQ(bench.stderr_text(),
+            "echo_bench: connect 127.0.0.1:" + std::to_string(port) + ": Connection refused\n");
   unsigned short udp_port = free_udp_port();
   Child udp("echo_bench", bench_args(udp_port, {"--count", "3", "--udp"}));
   EXPECT_EQ(run_bench(udp), "exit 1");
@@ -427,8 +443,9 @@ TEST(EchoBench, NoServerIsExitOne) {
   EXPECT_TRUE(udp.stdout_lines().empty());
 }
 
-// --udp: a reversing UDP echo that drops every 4th datagram. echo_bench reports 25 % lost, no wrong reply, and
-// exits 0 (loss is what --udp measures). A late reply to a lost datagram is recognised, not counted as wrong.
+// --udp: a reversing UDP echo that drops every 4th datagram. echo_bench reports 25 % lost, no wrong reply,
+// and exits 0 (loss is what --udp measures). A late reply to a lost datagram is recognised, not counted as
+// wrong.
 TEST(EchoBench, UdpCountsLostDatagrams) {
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
@@ -463,7 +480,8 @@ TEST(EchoBench, UdpCountsLostDatagrams) {
       }
     }
   });
-  Child bench("echo_bench", bench_args(ntohs(a.sin_port), {"--udp", "--count", "40", "--size", "50", "--timeout", "0.1"}));
+  Child bench("echo_bench",
+              bench_args(ntohs(a.sin_port), {"--udp", "--count", "40", "--size", "50", "--timeout", "0.1"}));
   std::string status = run_bench(bench);
   stop = true;
   echo.join();
@@ -505,8 +523,8 @@ TEST(EchoBench, WritesThePerSecondSeries) {
   std::remove(csv.c_str());
 }
 
-// The epoll loop (more connections than CPUs) checks every byte as well: 4 clients on one CPU, each connection's
-// 18th reply has one byte wrong, and one client's server closes after 3 replies.
+// The epoll loop (more connections than CPUs) checks every byte as well: 4 clients on one CPU, each
+// connection's 18th reply has one byte wrong, and one client's server closes after 3 replies.
 TEST(EchoBench, TheLoopOfManyConnectionsChecksEveryReplyToo) {
   FakeTcpServer almost([](const std::string& line, int index) {
     std::string reply = reversed_line(line);
@@ -516,7 +534,8 @@ TEST(EchoBench, TheLoopOfManyConnectionsChecksEveryReplyToo) {
   std::optional<Child> bench;
   {
     OneCpu one_cpu;
-    bench.emplace("echo_bench", bench_args(almost.port(), {"--clients", "4", "--count", "40", "--size", "300"}));
+    bench.emplace("echo_bench",
+                  bench_args(almost.port(), {"--clients", "4", "--count", "40", "--size", "300"}));
   }
   EXPECT_EQ(run_bench(*bench), "exit 3");
   auto s = summary(*bench);
@@ -543,7 +562,8 @@ TEST(EchoBench, TheLoopTimesOutASilentServer) {
   std::optional<Child> bench;
   {
     OneCpu one_cpu;
-    bench.emplace("echo_bench", bench_args(mute.port(), {"--clients", "3", "--count", "5", "--timeout", "0.2"}));
+    bench.emplace("echo_bench",
+                  bench_args(mute.port(), {"--clients", "3", "--count", "5", "--timeout", "0.2"}));
   }
   EXPECT_EQ(run_bench(*bench), "exit 3");
   EXPECT_EQ(summary(*bench)["timed out"], "3");
