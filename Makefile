@@ -22,13 +22,15 @@ test: all
 	ctest --test-dir $(BUILD) --output-on-failure -j $(TEST_JOBS) --timeout 300
 
 # Snapshot cost of the harness's capture paths, what recording a timeline costs, how fast program output is taken
-# in, what the grading sandbox costs a program start (Google Benchmark), and batch grading with and without it.
+# in, what the grading sandbox costs a program start (Google Benchmark), batch grading with and without it, and lab 7's
+# anchors: echo_bench's round trip and throughput beside a minimal ping-pong, sockperf and iperf3.
 bench: all
 	$(BUILD)/bin/socklab_bench
 	$(BUILD)/bin/timeline_bench
 	$(BUILD)/bin/output_bench
 	$(BUILD)/bin/sandbox_bench
 	bench/grade_batch.sh
+	bench/echo_anchors.sh $(BUILD)
 
 # Build and run one lab's experiments with the socklab harness (text report): every folder of experiments/ with a
 # lab.xml is a lab, so `make lab1` ... `make lab6`, and any lab a course adds. TIMELINE=1 adds each experiment's

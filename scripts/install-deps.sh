@@ -24,8 +24,10 @@ set -euo pipefail
 #                         starts munged, slurmctld and slurmd with a slurm.conf of its own and takes them down).
 #                         Under systemd Debian also starts its own munged (a local credential daemon); its slurmctld
 #                         and slurmd stay down, there being no /etc/slurm/slurm.conf
+#   sockperf, iperf3      outside yardsticks for lab 7's echo_bench in `make bench` (bench/echo_anchors.sh): sockperf's
+#                         ping-pong round trip and iperf3's one-stream throughput over loopback, measured in the same run
 packages=(g++ cmake make libgtest-dev iproute2 libboost1.81-dev libpugixml-dev libcli11-dev nlohmann-json3-dev
-  libbenchmark-dev tcpdump bubblewrap python3 clang libbpf-dev pkg-config munge slurm-wlm)
+  libbenchmark-dev tcpdump bubblewrap python3 clang libbpf-dev pkg-config munge slurm-wlm sockperf iperf3)
 
 missing=()
 if ! command -v dpkg-query >/dev/null 2>&1; then

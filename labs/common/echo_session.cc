@@ -49,8 +49,9 @@ std::string echo_reply(std::string_view line) {
   return reply;
 }
 
-void serve_echo_client(int fd, const std::string& peer) {
+void serve_echo_client(int fd, const std::string& peer, int idle_timeout_ms) {
   LineReader reader(fd, "recv " + peer);
+  reader.set_idle_timeout(idle_timeout_ms);
   std::string line;
   try {
     while (reader.read_line(line)) {  // false: the client closed its side (EOF)
@@ -64,6 +65,8 @@ void serve_echo_client(int fd, const std::string& peer) {
     std::cerr << program_name() << ": " << e.what() << "\n";
   } catch (const std::length_error& e) {
     std::cerr << program_name() << ": " << e.what() << "; closing the connection\n";
+  } catch (const IdleTimeout&) {
+    emit("idle " + peer);  // the caller closes now: we close first, so the TIME-WAIT is ours
   }
 }
 

@@ -16,6 +16,8 @@ std::string echo_reply(std::string_view line);
 // Serves the client on the connected socket fd until it leaves (the caller closes fd).
 // A reset, a failed send or an over-long line ends the session with a message on stderr; the caller goes
 // on with the next client. Only StopRequested (SIGINT/SIGTERM) propagates.
-void serve_echo_client(int fd, const std::string& peer);
+// idle_timeout_ms >= 0 (--idle-timeout): a client that sends nothing for that long is let go — the event
+// "idle IP:PORT" is printed and the function returns, so the caller closes first (TIME-WAIT on our side).
+void serve_echo_client(int fd, const std::string& peer, int idle_timeout_ms = -1);
 
 }  // namespace socklab

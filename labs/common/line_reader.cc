@@ -48,7 +48,8 @@ void LineReader::read_some() {
   searched_ -= start_;
   start_ = 0;
 
-  wait_readable(fd_);  // sleep here, where Ctrl-C / SIGTERM can wake us (see program.h)
+  // Sleep here, where Ctrl-C / SIGTERM can wake us (see program.h); a quiet peer past the idle timeout ends it.
+  if (!wait_readable(fd_, idle_timeout_ms_)) throw IdleTimeout{};
   char chunk[64 * 1024];
   ssize_t n;
   while ((n = read(fd_, chunk, sizeof chunk)) < 0) {

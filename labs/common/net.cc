@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 
 #include "program.h"
 
@@ -28,6 +29,18 @@ int parse_count(std::string_view option, std::string_view text, int max, int min
                      std::to_string(max) + ")");
   }
   return value;
+}
+
+int parse_seconds_ms(std::string_view option, std::string_view text, double max) {
+  double seconds = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds, std::chars_format::fixed);
+  double ms = seconds * 1000;
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || !(ms >= 1) || seconds > max) {
+    char limit[32];
+    std::snprintf(limit, sizeof limit, "%g", max);
+    throw UsageError("bad " + std::string(option) + " \"" + std::string(text) + "\" (seconds, 0.001-" + limit + ")");
+  }
+  return static_cast<int>(ms + 0.5);
 }
 
 sockaddr_in make_ipv4_address(std::string_view host, std::uint16_t port) {

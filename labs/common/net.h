@@ -17,6 +17,10 @@ std::uint16_t parse_port(std::string_view text);
 // bad backlog "-1" (0-65535).
 int parse_count(std::string_view option, std::string_view text, int max, int min = 0);
 
+// A duration in seconds for an option such as --idle-timeout: "30", "0.5" (decimal, > 0, at most max), in
+// milliseconds. Throws UsageError naming the option: bad idle-timeout "abc" (seconds, 0.001-86400).
+int parse_seconds_ms(std::string_view option, std::string_view text, double max = 86400);
+
 // "127.0.0.1" or "localhost" -> an IPv4 socket address with that port. Throws UsageError: bad address "x".
 sockaddr_in make_ipv4_address(std::string_view host, std::uint16_t port);
 // INADDR_ANY (0.0.0.0) with that port: what a server binds to.

@@ -1,5 +1,6 @@
 #include "program.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -15,6 +16,15 @@ namespace {
 volatile sig_atomic_t g_stop = 0;
 sigset_t g_wait_mask;  // the signal mask while waiting: the usual one, with SIGINT/SIGTERM let in
 const char* g_name = "socklab";
+thread_local bool t_worker = false;  // leave_stop_signals_to_main_thread() was called in this thread
+
+// The mask for a wait: the stop signals let in, except in worker threads (which keep their mask as it is).
+const sigset_t* waiting_mask() {
+  static thread_local sigset_t current;
+  if (!t_worker) return &g_wait_mask;
+  pthread_sigmask(SIG_SETMASK, nullptr, &current);
+  return &current;
+}
 
 extern "C" void on_stop_signal(int) { g_stop = 1; }  // async-signal-safe: only sets a flag
 
@@ -47,11 +57,29 @@ int wait_for(pollfd* fds, nfds_t count, int timeout_ms) {
   for (;;) {
     // ppoll(2) installs g_wait_mask for the duration of the wait only: a pending SIGINT/SIGTERM is
     // delivered at once, one arriving during the wait interrupts it (EINTR).
-    int ready = ppoll(fds, count, timeout_ms < 0 ? nullptr : &timeout, &g_wait_mask);
+    int ready = ppoll(fds, count, timeout_ms < 0 ? nullptr : &timeout, waiting_mask());
     if (ready >= 0) return ready;
     if (errno != EINTR) throw sys_error("ppoll");
     throw_if_stopped();  // else another signal (SIGCHLD in fork_server): wait again
   }
+}
+
+int wait_epoll(int epoll_fd, epoll_event* events, int max_events, int timeout_ms) {
+  for (;;) {
+    int ready = epoll_pwait(epoll_fd, events, max_events, timeout_ms, waiting_mask());
+    if (ready >= 0) return ready;
+    if (errno != EINTR) throw sys_error("epoll_wait");
+    throw_if_stopped();
+  }
+}
+
+void leave_stop_signals_to_main_thread() {
+  t_worker = true;
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 }
 
 bool wait_readable(int fd, int timeout_ms) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <poll.h>
+#include <sys/epoll.h>
 
 #include <functional>
 #include <stdexcept>
@@ -46,6 +47,14 @@ void throw_if_stopped();
 bool wait_readable(int fd, int timeout_ms = -1);
 // The same for several descriptors at once (poll(2) semantics); returns how many are ready, 0 on timeout.
 int wait_for(pollfd* fds, nfds_t count, int timeout_ms = -1);
+
+// epoll_wait(2) with the same signal rule as wait_for(): SIGINT/SIGTERM are let in only during the wait (it
+// calls epoll_pwait with the waiting mask). Returns the number of events, 0 on timeout.
+int wait_epoll(int epoll_fd, epoll_event* events, int max_events, int timeout_ms);
+
+// For a worker thread (thread_server): its waits keep SIGINT/SIGTERM blocked, so the stop signals always
+// reach the main thread, which is the one that decides to stop. Call it first thing in the thread.
+void leave_stop_signals_to_main_thread();
 
 // Writes one event line to stdout at once (no buffering, so a harness or a forked child never sees
 // half lines or duplicated buffers).

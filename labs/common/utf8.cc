@@ -38,10 +38,15 @@ std::string reverse_utf8(std::string_view text) {
   std::string reversed(text.size(), '\0');
   std::size_t out = text.size();  // fill from the back: each character keeps its bytes in order
   for (std::size_t pos = 0; pos < text.size();) {
+    if (static_cast<unsigned char>(text[pos]) < 0x80) {  // ASCII, the common case: one byte, one character
+      reversed[--out] = text[pos++];
+      continue;
+    }
     std::size_t length = utf8_sequence_length(text, pos);
     if (length == 0) length = 1;  // an invalid byte counts as a character of its own
     out -= length;
-    reversed.replace(out, length, text.substr(pos, length));
+    // Byte by byte, not reversed.replace(): this loop runs once per character, and lab 7 times it.
+    for (std::size_t i = 0; i < length; ++i) reversed[out + i] = text[pos + i];
     pos += length;
   }
   return reversed;

@@ -1,10 +1,11 @@
 // Lab 1 — iterative TCP echo server.
 //
-//   echo_server PORT [--backlog N]
+//   echo_server PORT [--backlog N] [--idle-timeout S]
 //
 // Listens on 0.0.0.0:PORT and serves one client at a time: every line comes back reversed. While one client
 // is served, the next ones wait in the listen queue (lab 3 measures how many fit).
-// stdout: "listening 0.0.0.0:PORT", "connected IP:PORT", "disconnected IP:PORT".
+// --idle-timeout S (lab 7): a client silent for S seconds is let go; the server closes first.
+// stdout: "listening 0.0.0.0:PORT", "connected IP:PORT", "idle IP:PORT", "disconnected IP:PORT".
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -21,14 +22,16 @@ using namespace socklab;
 namespace {
 
 const char* kUsage =
-    "usage: echo_server PORT [--backlog N]\n"
-    "  PORT         TCP port to listen on (1-65535)\n"
-    "  --backlog N  listen(2) backlog, default 5\n"
+    "usage: echo_server PORT [--backlog N] [--idle-timeout S]\n"
+    "  PORT              TCP port to listen on (1-65535)\n"
+    "  --backlog N       listen(2) backlog, default 5\n"
+    "  --idle-timeout S  close a connection that sent nothing for S seconds (e.g. 30 or 0.5)\n"
     "example: echo_server 8888 --backlog 1\n";
 
 struct Options {
   std::uint16_t port = 0;
   int backlog = 5;
+  int idle_timeout_ms = -1;  // -1: wait for a client as long as it takes
 };
 
 Options parse_args(int argc, char* argv[]) {
@@ -40,6 +43,9 @@ Options parse_args(int argc, char* argv[]) {
     if (arg == "--backlog") {
       if (i + 1 == argc) throw UsageError("--backlog needs a value");
       options.backlog = parse_count("backlog", argv[++i], 65535);
+    } else if (arg == "--idle-timeout") {
+      if (i + 1 == argc) throw UsageError("--idle-timeout needs a value");
+      options.idle_timeout_ms = parse_seconds_ms("idle-timeout", argv[++i]);
     } else if (!arg.empty() && arg[0] == '-') {
       throw UsageError("unknown option \"" + arg + "\"");
     } else if (have_port) {
@@ -83,7 +89,8 @@ void run(const Options& options) {
     }
     std::string peer = to_string(client);
     emit("connected " + peer);
-    serve_echo_client(conn.get(), peer);  // one client at a time: the others wait until this returns
+    // One client at a time: the others wait until this returns.
+    serve_echo_client(conn.get(), peer, options.idle_timeout_ms);
     conn.close();
     emit("disconnected " + peer);
   }

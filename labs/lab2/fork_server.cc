@@ -1,13 +1,14 @@
 // Lab 2 — concurrent TCP echo server: one child process per client (fork).
 //
-//   fork_server PORT [--no-parent-close]
+//   fork_server PORT [--no-parent-close] [--idle-timeout S]
 //
 // Same protocol as echo_server, but clients are served at the same time. After fork() the two processes
 // share every open descriptor, so each closes the one it does not need: the child the listener, the parent
 // the connection. Children are reaped by a SIGCHLD handler, so none lingers as a zombie.
 // --no-parent-close keeps the parent's copy of each connection open on purpose (the lab's "what if?"):
 // the parent's fd count grows and the server side of finished connections stays in CLOSE-WAIT.
-// stdout: "listening ...", "connected IP:PORT", "child PID serving IP:PORT", "disconnected IP:PORT".
+// --idle-timeout S (lab 7): the child lets a client silent for S seconds go, and closes first.
+// stdout: "listening ...", "connected IP:PORT", "child PID serving IP:PORT", "idle IP:PORT", "disconnected IP:PORT".
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -27,14 +28,16 @@ using namespace socklab;
 namespace {
 
 const char* kUsage =
-    "usage: fork_server PORT [--no-parent-close]\n"
+    "usage: fork_server PORT [--no-parent-close] [--idle-timeout S]\n"
     "  PORT               TCP port to listen on (1-65535)\n"
     "  --no-parent-close  keep the parent's copy of each connection open (to watch CLOSE-WAIT pile up)\n"
+    "  --idle-timeout S   close a connection that sent nothing for S seconds (e.g. 30 or 0.5)\n"
     "example: fork_server 8888\n";
 
 struct Options {
   std::uint16_t port = 0;
   bool parent_close = true;
+  int idle_timeout_ms = -1;  // -1: wait for a client as long as it takes
 };
 
 Options parse_args(int argc, char* argv[]) {
@@ -45,6 +48,9 @@ Options parse_args(int argc, char* argv[]) {
     if (arg == "-h" || arg == "--help") throw HelpRequested{};
     if (arg == "--no-parent-close") {
       options.parent_close = false;
+    } else if (arg == "--idle-timeout") {
+      if (i + 1 == argc) throw UsageError("--idle-timeout needs a value");
+      options.idle_timeout_ms = parse_seconds_ms("idle-timeout", argv[++i]);
     } else if (!arg.empty() && arg[0] == '-') {
       throw UsageError("unknown option \"" + arg + "\"");
     } else if (have_port) {
@@ -107,7 +113,7 @@ void run(const Options& options) {
     if (pid == 0) {
       // child: serve this one client, then exit
       listener.close();  // the listener belongs to the parent; our copy would only keep the port busy
-      serve_echo_client(conn.get(), peer);
+      serve_echo_client(conn.get(), peer, options.idle_timeout_ms);
       conn.close();
       emit("disconnected " + peer);
       _exit(0);  // not exit(): no stdio buffers or atexit handlers of the parent to run twice

@@ -81,7 +81,35 @@ INSTANTIATE_TEST_SUITE_P(
         BadArguments{"tcp_chat_client", {}, "tcp_chat_client: missing -p PORT"},
         BadArguments{"tcp_chat_client", {"-p", "0"}, "tcp_chat_client: bad port \"0\" (1-65535)"},
         BadArguments{"tcp_chat_client", {"-p", "1", "--full-duplex"},
-                     "tcp_chat_client: unknown argument \"--full-duplex\""}),
+                     "tcp_chat_client: unknown argument \"--full-duplex\""},
+        BadArguments{"echo_server", {"8888", "--idle-timeout"}, "echo_server: --idle-timeout needs a value"},
+        BadArguments{"echo_server", {"8888", "--idle-timeout", "0"},
+                     "echo_server: bad idle-timeout \"0\" (seconds, 0.001-86400)"},
+        BadArguments{"fork_server", {"8888", "--idle-timeout", "-1"},
+                     "fork_server: bad idle-timeout \"-1\" (seconds, 0.001-86400)"},
+        BadArguments{"thread_server", {}, "thread_server: missing PORT"},
+        BadArguments{"thread_server", {"8888", "--idle-timeout", "soon"},
+                     "thread_server: bad idle-timeout \"soon\" (seconds, 0.001-86400)"},
+        BadArguments{"thread_server", {"8888", "--backlog", "3"}, "thread_server: unknown option \"--backlog\""},
+        BadArguments{"epoll_server", {"99999"}, "epoll_server: bad port \"99999\" (1-65535)"},
+        BadArguments{"epoll_server", {"8888", "--idle-timeout", "1e3"},
+                     "epoll_server: bad idle-timeout \"1e3\" (seconds, 0.001-86400)"},
+        BadArguments{"epoll_server", {"8888", "9999"}, "epoll_server: unexpected argument \"9999\""},
+        BadArguments{"echo_bench", {}, "echo_bench: missing -p PORT"},
+        BadArguments{"echo_bench", {"-p", "1", "--clients", "0"}, "echo_bench: bad clients \"0\" (1-10000)"},
+        BadArguments{"echo_bench", {"-p", "1", "--size", "0"}, "echo_bench: bad size \"0\" (1-4194305)"},
+        BadArguments{"echo_bench", {"-p", "1", "--udp", "--size", "70000"},
+                     "echo_bench: bad size \"70000\" (with --udp 1-65507)"},
+        BadArguments{"echo_bench", {"-p", "1", "--duration", "2", "--count", "5"},
+                     "echo_bench: --duration and --count exclude each other"},
+        BadArguments{"echo_bench", {"-p", "1", "--duration", "x"},
+                     "echo_bench: bad duration \"x\" (seconds, 0.001-86400)"},
+        BadArguments{"echo_bench", {"-p", "1", "--timeout", "60"}, "echo_bench: bad timeout \"60\" (seconds, 0.001-30)"},
+        BadArguments{"echo_bench", {"-p", "1", "--count"}, "echo_bench: --count needs a value"},
+        BadArguments{"echo_bench", {"-p", "1", "-a", "nowhere"},
+                     "echo_bench: bad address \"nowhere\" (IPv4 dotted quad or localhost)"},
+        BadArguments{"echo_bench", {"-p", "1", "--fast"}, "echo_bench: unknown option \"--fast\""},
+        BadArguments{"echo_bench", {"-p", "1", "8888"}, "echo_bench: unexpected argument \"8888\""}),
     [](const ::testing::TestParamInfo<BadArguments>& param) {  // e.g. "echo_server_3"
       return param.param.program + "_" + std::to_string(param.index);
     });
@@ -89,7 +117,7 @@ INSTANTIATE_TEST_SUITE_P(
 // --help is not an error: usage on stdout, exit 0.
 TEST(Help, PrintsUsageOnStdoutAndExitsZero) {
   for (std::string program : {"echo_server", "echo_client", "fork_server", "udp_chat_server", "udp_chat_client",
-                              "tcp_chat_server", "tcp_chat_client"}) {
+                              "tcp_chat_server", "tcp_chat_client", "thread_server", "epoll_server", "echo_bench"}) {
     Child child(program, {"--help"});
     auto line = child.next_line();
     EXPECT_EQ(line.value_or("").rfind("usage: " + program, 0), 0u) << program;
