@@ -160,6 +160,30 @@ TEST(MutantTable, CoversEveryMutantWithAtLeastOneCheck) {
   for (const Mutant& m : table) EXPECT_FALSE(m.expected.empty()) << m.name;
 }
 
+// Every check that earns points is failed by at least one mutant above: a check no mistake can fail gives free
+// points, and one never seen failing may not work at all. (The example course proves its own in course_test.)
+TEST(MutantTable, EveryGradedCheckIsFailedByAMutant) {
+  std::set<std::string> proven;
+  for (const Mutant& m : load_table()) proven.insert(m.expected.begin(), m.expected.end());
+  std::set<std::string> unproven;
+  std::size_t graded = 0;
+  for (const auto& lab : project_labs()) {
+    std::vector<socklab::harness::LoadError> errors;
+    for (const auto& e : socklab::harness::load_lab_experiments(lab, true, errors)) {
+      for (const auto& step : e.steps) {
+        const auto* check = std::get_if<socklab::harness::Check>(&step);
+        if (!check || socklab::harness::check_info(*check).points == 0) continue;
+        ++graded;
+        std::string id = e.id + "/" + socklab::harness::check_info(*check).name;
+        if (!proven.count(id)) unproven.insert(id);
+      }
+    }
+    EXPECT_TRUE(errors.empty()) << errors.front().text();
+  }
+  EXPECT_GT(graded, 100u) << "the labs' graded checks were not found";
+  EXPECT_TRUE(unproven.empty()) << unproven.size() << " graded checks no mutant fails:" << list(unproven);
+}
+
 // The reference programs score 100/100 in every lab.
 TEST(Reference, ScoresFullMarksInEveryLab) {
   SuiteRun run = run_socklab("reference", {});
