@@ -1,5 +1,6 @@
 /* tcp_chat_client the student way, in C, with select(). Mutants: MUTANT_HALF_DUPLEX (fgets, send, one recv),
- * MUTANT_Q_AS_LINE (q sent like any line), MUTANT_DRAIN_SOCKET (a blocking recv() loop inside the select() loop). */
+ * MUTANT_Q_AS_LINE (q sent like any line), MUTANT_DRAIN_SOCKET (a blocking recv() loop inside the select() loop),
+ * MUTANT_STDIN_EOF_IGNORED (read() == 0 on stdin taken for "nothing typed yet"). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -78,6 +79,9 @@ int main(int argc, char **argv) {
     }
     if (FD_ISSET(0, &fds)) {
       ssize_t r = read(0, line + have, sizeof line - 1 - have);
+#ifdef MUTANT_STDIN_EOF_IGNORED
+      if (r == 0) continue; /* mistake: 0 taken for "nothing typed yet"; select() reports stdin readable for ever */
+#endif
       if (r <= 0) break;
       have += r;
       char *nl;

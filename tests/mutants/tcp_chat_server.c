@@ -1,7 +1,7 @@
 /* tcp_chat_server the student way, in C: select(), non-blocking sockets, an output buffer per client.
  * Mutants: MUTANT_OWN_LINE_BACK, MUTANT_BLOCKING_HUB, MUTANT_STALE_MEMBER, MUTANT_FD_LEAK, MUTANT_IGNORE_MAX_CLIENTS,
  * MUTANT_CHAT_SILENT, MUTANT_NO_JOIN_NOTICE, MUTANT_NO_LEAVE_NOTICE, MUTANT_NO_SENDER_PREFIX, MUTANT_EOF_AS_NO_DATA,
- * MUTANT_DIE_ON_ERROR, MUTANT_HALF_LINE_ON_RESET, MUTANT_CHAT_NO_SIGTERM. */
+ * MUTANT_DIE_ON_ERROR, MUTANT_HALF_LINE_ON_RESET, MUTANT_CHAT_NO_SIGTERM, MUTANT_KEEPS_CR, MUTANT_SKIP_EMPTY. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -131,8 +131,13 @@ static void sweep(void) {
 
 static void got_line(struct client *c, char *line) {
   static char msg[MAXLINE + 64];
+#ifndef MUTANT_KEEPS_CR /* mistake: the \r of a \r\n line (telnet, nc -C) is relayed with the text */
   size_t len = strlen(line);
   if (len > 0 && line[len - 1] == '\r') line[len - 1] = 0;
+#endif
+#ifdef MUTANT_SKIP_EMPTY
+  if (line[0] == 0) return; /* mistake: an empty line is taken for nothing to say */
+#endif
   if (!strcmp(line, "q")) {
     c->gone = 1;
   } else if (p2p) {
