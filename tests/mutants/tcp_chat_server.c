@@ -1,7 +1,8 @@
 /* tcp_chat_server the student way, in C: select(), non-blocking sockets, an output buffer per client.
  * Mutants: MUTANT_OWN_LINE_BACK, MUTANT_BLOCKING_HUB, MUTANT_STALE_MEMBER, MUTANT_FD_LEAK, MUTANT_IGNORE_MAX_CLIENTS,
  * MUTANT_CHAT_SILENT, MUTANT_NO_JOIN_NOTICE, MUTANT_NO_LEAVE_NOTICE, MUTANT_NO_SENDER_PREFIX, MUTANT_EOF_AS_NO_DATA,
- * MUTANT_DIE_ON_ERROR, MUTANT_HALF_LINE_ON_RESET, MUTANT_CHAT_NO_SIGTERM, MUTANT_KEEPS_CR, MUTANT_SKIP_EMPTY. */
+ * MUTANT_DIE_ON_ERROR, MUTANT_HALF_LINE_ON_RESET, MUTANT_CHAT_NO_SIGTERM, MUTANT_KEEPS_CR, MUTANT_SKIP_EMPTY,
+ * MUTANT_LONG_LINE_SPLIT. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -187,7 +188,15 @@ static void read_client(struct client *c) {
   }
   c->inlen -= start - c->in;
   memmove(c->in, start, c->inlen);
+#ifdef MUTANT_LONG_LINE_SPLIT
+  if (c->inlen > MAXLINE) { /* mistake: a full buffer taken for a line: a line too long is relayed in pieces */
+    c->in[c->inlen] = 0;
+    got_line(c, c->in);
+    c->inlen = 0;
+  }
+#else
   if (c->inlen > MAXLINE) c->gone = 1; /* line too long */
+#endif
 }
 
 int main(int argc, char **argv) {
