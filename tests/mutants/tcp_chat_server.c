@@ -2,7 +2,7 @@
  * Mutants: MUTANT_OWN_LINE_BACK, MUTANT_BLOCKING_HUB, MUTANT_STALE_MEMBER, MUTANT_FD_LEAK, MUTANT_IGNORE_MAX_CLIENTS,
  * MUTANT_CHAT_SILENT, MUTANT_NO_JOIN_NOTICE, MUTANT_NO_LEAVE_NOTICE, MUTANT_NO_SENDER_PREFIX, MUTANT_EOF_AS_NO_DATA,
  * MUTANT_DIE_ON_ERROR, MUTANT_HALF_LINE_ON_RESET, MUTANT_CHAT_NO_SIGTERM, MUTANT_KEEPS_CR, MUTANT_SKIP_EMPTY,
- * MUTANT_LONG_LINE_SPLIT. */
+ * MUTANT_LONG_LINE_SPLIT, MUTANT_MAX_CLIENTS_UNCHECKED. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -212,7 +212,11 @@ int main(int argc, char **argv) {
       port = atoi(argv[i]);
     }
   }
+#ifdef MUTANT_MAX_CLIENTS_UNCHECKED
+  if (port < 1 || port > 65535 || !mode) { /* mistake: --max-clients taken as atoi() gives it, unchecked */
+#else
   if (port < 1 || port > 65535 || !mode || maxc < 1 || maxc > MAXC) {
+#endif
     fprintf(stderr, "usage: tcp_chat_server PORT --mode p2p|hub [--max-clients N]\n");
     return 2;
   }
