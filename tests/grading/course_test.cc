@@ -85,7 +85,6 @@ Ran run_socklab(const std::vector<std::string>& args) {
   return r;
 }
 
-
 // Every graded check of the course's lab (points > 0), as "experiment/name", from its XML.
 std::set<std::string> graded_checks() {
   std::vector<::socklab::harness::LoadError> errors;
