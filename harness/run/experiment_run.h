@@ -44,7 +44,8 @@ struct RawTcp {
   std::vector<std::string> lines;
   std::string partial;
   std::size_t cursor = 0;
-  std::deque<std::string> pending;
+  std::deque<std::string> pending;  // texts to send; of the first, `sent` bytes are sent
+  std::size_t sent = 0;
   std::array<char, 65536> buffer{};
   std::uint16_t local_port = 0;
 };

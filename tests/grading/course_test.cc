@@ -1,14 +1,18 @@
 // The worked example course (examples/python-course): a course's own lab, written only in XML, for Python
-// programs that ask for their address and port on stdin. Its student-style solution must score 100 and its
-// mutant (a server without a loop around accept()) must lose exactly the checks that see a second client —
-// graded as the folders are shipped, in the sandbox, through `socklab grade --experiments`.
+// programs that ask for their address and port on stdin. Its student-style solution must score 100, and each of its
+// mutants (the solution with one program replaced by mutants/NAME/PROGRAM.py) must fail exactly the checks listed in
+// examples/python-course/mutants/expected_failures.txt — graded as the folders are shipped, in the sandbox, through
+// `socklab grade --experiments`. Every graded check of the lab is failed by at least one mutant.
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include "child.h"
 #include "grade_support.h"
+#include "load/lab_loader.h"
 
 using namespace testing_support;
 using namespace grade_support;
@@ -20,13 +24,39 @@ namespace {
 const std::string kCourse = std::string(SOCKLAB_SOURCE_DIR) + "/examples/python-course";
 const std::string kLab = "echo-prompt";
 
-// A copy of examples/python-course/NAME under gtest's TempDir(): grade() writes its report next to the
-// submission, and that must not be the source tree.
+// A copy of examples/python-course/solution under gtest's TempDir(), as submission `name`: grade() writes its report
+// next to the submission, and that must not be the source tree.
 fs::path shipped(const std::string& name) {
   fs::path dir = fs::path(testing::TempDir()) / ("course_" + name);
   fs::remove_all(dir);
-  fs::copy(kCourse + "/" + name, dir, fs::copy_options::recursive);
+  fs::copy(kCourse + "/solution", dir, fs::copy_options::recursive);
   return dir;
+}
+
+struct Mutant {
+  std::string name, program;
+  std::set<std::string> expected;  // "experiment-id/check name"
+};
+
+void PrintTo(const Mutant& m, std::ostream* os) { *os << m.name << " (" << m.program << ")"; }
+
+// mutants/expected_failures.txt, in the format of tests/mutants/expected_failures.txt.
+std::vector<Mutant> load_table() {
+  std::ifstream file(kCourse + "/mutants/expected_failures.txt");
+  std::vector<Mutant> mutants;
+  for (std::string line; std::getline(file, line);) {
+    std::string trimmed = line.substr(std::min(line.find_first_not_of(' '), line.size()));
+    if (trimmed.empty() || trimmed[0] == '#') continue;
+    if (line.rfind("mutant ", 0) == 0) {
+      std::istringstream words(line.substr(7));
+      Mutant m;
+      words >> m.name >> m.program;
+      mutants.push_back(m);
+    } else if (!mutants.empty()) {
+      mutants.back().expected.insert(trimmed);
+    }
+  }
+  return mutants;
 }
 
 // Every check that did not pass, as "experiment/name".
@@ -44,7 +74,7 @@ struct Ran {
   std::string out;  // stdout and stderr
 };
 
-Ran socklab(const std::vector<std::string>& args) {
+Ran run_socklab(const std::vector<std::string>& args) {
   Child child("socklab", args);
   auto status = child.wait_exit(30s);
   Ran r;
@@ -54,6 +84,28 @@ Ran socklab(const std::vector<std::string>& args) {
   if (status) r.exit_code = status->exited ? status->code : -1;
   return r;
 }
+
+// Every graded check of the course's lab (points > 0), as "experiment/name", from its XML.
+std::set<std::string> graded_checks() {
+  std::vector<::socklab::harness::LoadError> errors;
+  auto labs = ::socklab::harness::find_labs(kCourse, errors);
+  const ::socklab::harness::Lab* lab = ::socklab::harness::choose_lab(labs, kLab);
+  EXPECT_TRUE(errors.empty() && lab) << (errors.empty() ? "no lab " + kLab : errors.front().text());
+  std::set<std::string> names;
+  if (!lab) return names;
+  for (const auto& e : ::socklab::harness::load_lab_experiments(*lab, true, errors)) {
+    for (const auto& step : e.steps) {
+      const auto* check = std::get_if<::socklab::harness::Check>(&step);
+      if (check && ::socklab::harness::check_info(*check).points > 0) {
+        names.insert(e.id + "/" + ::socklab::harness::check_info(*check).name);
+      }
+    }
+  }
+  EXPECT_TRUE(errors.empty()) << errors.front().text();
+  return names;
+}
+
+class CourseMutant : public ::testing::TestWithParam<Mutant> {};
 
 }  // namespace
 
@@ -73,21 +125,40 @@ TEST(Course, SolutionScoresFullMarks) {
   }
 }
 
-// The mutant serves one client and exits: exactly the two checks that need a second client fail, nothing
-// else.
-TEST(Course, MutantLosesExactlyTheSecondClientChecks) {
-  Graded g = grade(kLab, shipped("mutant"), {"--experiments", kCourse});
+// Each mutant fails exactly the checks listed for it: proof that those checks can fail through the grading path,
+// and that no other check depends on the mistake.
+TEST_P(CourseMutant, FailsExactlyItsListedChecks) {
+  const Mutant& m = GetParam();
+  fs::path dir = shipped("mutant_" + m.name);
+  fs::path source = fs::path(kCourse) / "mutants" / m.name / (m.program + ".py");
+  ASSERT_TRUE(fs::exists(source)) << "expected the mutant's program at " << source << ", but there is none";
+  fs::copy_file(source, dir / (m.program + ".py"), fs::copy_options::overwrite_existing);
+  Graded g = grade(kLab, dir, {"--experiments", kCourse});
   ASSERT_FALSE(g.report.is_null()) << g.text;
   EXPECT_EQ(g.exit_code, 0) << "grading ran, whatever the score: " << g.text;
-  std::set<std::string> expected = {"echo-prompt.next-client/second client answered after the first leaves",
-                                    "echo-prompt.next-client/server still running after two clients"};
-  EXPECT_EQ(failed_names(g.report), expected) << "the failed checks were:" << failed_checks(g.report);
-  EXPECT_EQ(g.report["score"], 100 - 12 - 4) << failed_checks(g.report);
+  EXPECT_EQ(failed_names(g.report), m.expected) << "mutant " << m.name << "; the failed checks were:"
+                                                << failed_checks(g.report);
+}
+
+INSTANTIATE_TEST_SUITE_P(Course, CourseMutant, ::testing::ValuesIn(load_table()),
+                         [](const ::testing::TestParamInfo<Mutant>& param) { return param.param.name; });
+
+// Every graded check of the lab is failed by at least one mutant.
+TEST(Course, EveryGradedCheckIsFailedByAMutant) {
+  std::set<std::string> failed_by_some;
+  for (const Mutant& m : load_table()) failed_by_some.insert(m.expected.begin(), m.expected.end());
+  std::set<std::string> graded = graded_checks();
+  EXPECT_FALSE(graded.empty());
+  std::string missing;
+  for (const auto& name : graded) {
+    if (!failed_by_some.count(name)) missing += "\n    " + name;
+  }
+  EXPECT_TRUE(missing.empty()) << "graded checks no mutant in mutants/expected_failures.txt fails:" << missing;
 }
 
 // `socklab list` finds the course's lab from its manifest, with its programs, handout and five experiments.
 TEST(Course, ListShowsTheLab) {
-  Ran r = socklab({"list", kCourse});
+  Ran r = run_socklab({"list", kCourse});
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("lab echo-prompt (100 points)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("hand in: tcp_server tcp_client"), std::string::npos) << r.out;
@@ -101,7 +172,7 @@ TEST(Course, ListShowsTheLab) {
 
 // The experiments pass strict validation (every attribute, placeholder and regex checked) without running.
 TEST(Course, ValidateAcceptsTheExperiments) {
-  Ran r = socklab({"validate", kCourse});
+  Ran r = run_socklab({"validate", kCourse});
   EXPECT_EQ(r.exit_code, 0) << r.out;
   std::size_t ok = 0;
   for (std::size_t at = 0; (at = r.out.find(": ok (", at)) != std::string::npos; ++at) ++ok;

@@ -1,4 +1,6 @@
-/* tcp_chat_client the student way, in C, with select(). Mutant: MUTANT_HALF_DUPLEX (fgets, send, one recv). */
+/* tcp_chat_client the student way, in C, with select(). Mutants: MUTANT_HALF_DUPLEX (fgets, send, one recv),
+ * MUTANT_Q_AS_LINE (q sent like any line), MUTANT_DRAIN_SOCKET (a blocking recv() loop inside the select() loop),
+ * MUTANT_STDIN_EOF_IGNORED (read() == 0 on stdin taken for "nothing typed yet"). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -64,17 +66,35 @@ int main(int argc, char **argv) {
       }
       fwrite(buf, 1, n, stdout);
       fflush(stdout);
+#ifdef MUTANT_DRAIN_SOCKET
+      /* mistake: "read everything the server has to say" with a blocking recv() loop: it only ends when the
+         server closes, so after the first line from the server the keyboard is never read again */
+      while ((n = recv(s, buf, sizeof buf, 0)) > 0) {
+        fwrite(buf, 1, n, stdout);
+        fflush(stdout);
+      }
+      fprintf(stderr, "tcp_chat_client: server closed the connection\n");
+      return 1;
+#endif
     }
     if (FD_ISSET(0, &fds)) {
       ssize_t r = read(0, line + have, sizeof line - 1 - have);
+#ifdef MUTANT_STDIN_EOF_IGNORED
+      if (r == 0) continue; /* mistake: 0 taken for "nothing typed yet"; select() reports stdin readable for ever */
+#endif
       if (r <= 0) break;
       have += r;
       char *nl;
       int leave = 0;
       while (!leave && (nl = memchr(line, '\n', have))) {
         size_t len = nl + 1 - line;
+#ifdef MUTANT_Q_AS_LINE
+        /* mistake: q is sent like any line; the client waits for the server to close, then exits 1 */
+        send(s, line, len, 0);
+#else
         if (len == 2 && line[0] == 'q') leave = 1;
         else send(s, line, len, 0);
+#endif
         have -= len;
         memmove(line, nl + 1, have);
       }

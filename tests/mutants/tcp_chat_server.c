@@ -1,5 +1,8 @@
 /* tcp_chat_server the student way, in C: select(), non-blocking sockets, an output buffer per client.
- * Mutants: MUTANT_OWN_LINE_BACK, MUTANT_BLOCKING_HUB, MUTANT_STALE_MEMBER, MUTANT_FD_LEAK, MUTANT_IGNORE_MAX_CLIENTS. */
+ * Mutants: MUTANT_OWN_LINE_BACK, MUTANT_BLOCKING_HUB, MUTANT_STALE_MEMBER, MUTANT_FD_LEAK, MUTANT_IGNORE_MAX_CLIENTS,
+ * MUTANT_CHAT_SILENT, MUTANT_CHAT_NO_JOIN_NOTICE, MUTANT_NO_LEAVE_NOTICE, MUTANT_NO_SENDER_PREFIX, MUTANT_EOF_AS_NO_DATA,
+ * MUTANT_DIE_ON_ERROR, MUTANT_HALF_LINE_ON_RESET, MUTANT_CHAT_NO_SIGTERM, MUTANT_KEEPS_CR, MUTANT_CHAT_SKIP_EMPTY,
+ * MUTANT_LONG_LINE_SPLIT, MUTANT_MAX_CLIENTS_UNCHECKED. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +40,13 @@ static void on_stop(int sig) {
 static void flush_out(struct client *c) {
   while (c->outlen > 0) {
     ssize_t n = send(c->fd, c->out, c->outlen, MSG_NOSIGNAL);
+#ifdef MUTANT_DIE_ON_ERROR
+    /* mistake: the one-client programs' error handling: every failed call ends the program, EAGAIN too */
+    if (n < 0) {
+      perror("tcp_chat_server: send");
+      exit(1);
+    }
+#endif
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
@@ -98,11 +108,17 @@ static void sweep(void) {
     close(c->fd);
 #endif
     c->fd = -1;
+#ifndef MUTANT_CHAT_SILENT
     printf("disconnected %s\n", c->name);
+#endif
 #ifndef MUTANT_STALE_MEMBER
     cl[i] = cl[--ncl];
 #endif
+#ifdef MUTANT_NO_LEAVE_NOTICE
+    if (0) { /* mistake: the member is removed, the others are never told */
+#else
     if (!p2p) {
+#endif
       snprintf(msg, sizeof msg, "%s left\n", c->name);
       broadcast(c, msg);
     }
@@ -116,21 +132,49 @@ static void sweep(void) {
 
 static void got_line(struct client *c, char *line) {
   static char msg[MAXLINE + 64];
+#ifndef MUTANT_KEEPS_CR /* mistake: the \r of a \r\n line (telnet, nc -C) is relayed with the text */
   size_t len = strlen(line);
   if (len > 0 && line[len - 1] == '\r') line[len - 1] = 0;
+#endif
+#ifdef MUTANT_CHAT_SKIP_EMPTY
+  if (line[0] == 0) return; /* mistake: an empty line is taken for nothing to say */
+#endif
   if (!strcmp(line, "q")) {
     c->gone = 1;
   } else if (p2p) {
+#ifdef MUTANT_NO_SENDER_PREFIX
+    printf("%s\n", line); /* mistake: the line as it came, without who said it */
+#else
     printf("%s: %s\n", c->name, line);
+#endif
   } else {
+#ifdef MUTANT_NO_SENDER_PREFIX
+    snprintf(msg, sizeof msg, "%s\n", line);
+#else
     snprintf(msg, sizeof msg, "%s: %s\n", c->name, line);
+#endif
     broadcast(c, msg);
   }
 }
 
 static void read_client(struct client *c) {
   ssize_t n = recv(c->fd, c->in + c->inlen, MAXLINE + 1 - c->inlen, 0);
+#ifdef MUTANT_DIE_ON_ERROR
+  if (n < 0) {
+    perror("tcp_chat_server: recv");
+    exit(1);
+  }
+#endif
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+#ifdef MUTANT_EOF_AS_NO_DATA
+  if (n == 0) return; /* mistake: 0 taken for "nothing yet"; select() reports the closed socket readable for ever */
+#endif
+#ifdef MUTANT_HALF_LINE_ON_RESET
+  if (n <= 0 && c->inlen > 0) { /* mistake: a half line said to the room at any end, a reset's too (only EOF's is) */
+    c->in[c->inlen] = 0;
+    got_line(c, c->in);
+  }
+#endif
   if (n <= 0) { /* EOF or reset: a partial line is thrown away */
     c->gone = 1;
     return;
@@ -144,7 +188,15 @@ static void read_client(struct client *c) {
   }
   c->inlen -= start - c->in;
   memmove(c->in, start, c->inlen);
+#ifdef MUTANT_LONG_LINE_SPLIT
+  if (c->inlen > MAXLINE) { /* mistake: a full buffer taken for a line: a line too long is relayed in pieces */
+    c->in[c->inlen] = 0;
+    got_line(c, c->in);
+    c->inlen = 0;
+  }
+#else
   if (c->inlen > MAXLINE) c->gone = 1; /* line too long */
+#endif
 }
 
 int main(int argc, char **argv) {
@@ -160,7 +212,11 @@ int main(int argc, char **argv) {
       port = atoi(argv[i]);
     }
   }
+#ifdef MUTANT_MAX_CLIENTS_UNCHECKED
+  if (port < 1 || port > 65535 || !mode) { /* mistake: --max-clients taken as atoi() gives it, unchecked */
+#else
   if (port < 1 || port > 65535 || !mode || maxc < 1 || maxc > MAXC) {
+#endif
     fprintf(stderr, "usage: tcp_chat_server PORT --mode p2p|hub [--max-clients N]\n");
     return 2;
   }
@@ -171,7 +227,9 @@ int main(int argc, char **argv) {
   struct sigaction sa = {0};
   sa.sa_handler = on_stop;
   sigaction(SIGINT, &sa, NULL);
+#ifndef MUTANT_CHAT_NO_SIGTERM /* mistake: only Ctrl-C (SIGINT) handled; SIGTERM kills the server */
   sigaction(SIGTERM, &sa, NULL);
+#endif
 
   int ls = socket(AF_INET, SOCK_STREAM, 0), on = 1;
   setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
@@ -251,8 +309,14 @@ int main(int argc, char **argv) {
       c->fd = fd;
       strcpy(c->name, name);
       cl[ncl++] = c;
+#ifndef MUTANT_CHAT_SILENT
       printf("connected %s\n", name);
+#endif
+#ifdef MUTANT_CHAT_NO_JOIN_NOTICE
+      if (0) { /* mistake: the newcomer is added, the others are never told */
+#else
       if (!p2p) {
+#endif
         char msg[64];
         snprintf(msg, sizeof msg, "%s joined\n", name);
         broadcast(c, msg);

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-# Echo-prompt lab: a TCP client. Asks for the server's address and port, then sends every line typed and prints
-# the server's reply. "quit" or end of input (Ctrl-D) ends the session.
+# Echo-prompt lab, a mutant: quit is compared with the line and its newline, as read by sys.stdin.readline()
+# in C habits, against input() which strips it: quit never matches, it is sent like any line and the client goes on.
 import socket
 import sys
 
@@ -31,7 +31,7 @@ def main():
                 line = input("> ")
             except EOFError:
                 break
-            if line == "quit":
+            if line == "quit\n":  # MUTANT: input() has already taken the newline off
                 break
             sock.sendall((line + "\n").encode("utf-8"))
             reply = replies.readline()

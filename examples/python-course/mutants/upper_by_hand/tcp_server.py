@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+# Echo-prompt lab, a mutant: upper case by hand, the C way (a - 32 = A), on every character but the space,
+# without checking that it is a lower-case letter: digits and punctuation are mangled. (é - 32 happens to be É.)
+import socket
+import sys
+
+
+def ask_port():
+    text = input("Port: ")
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        print(f"tcp_server: bad port {text!r}: a port is a number from 1 to 65535", file=sys.stderr)
+        sys.exit(2)
+    return port
+
+
+def serve(conn, addr):
+    # makefile() gives us readline(): one recv() is not one line, TCP is a byte stream
+    with conn, conn.makefile("rb") as lines:
+        for raw in lines:  # ends when the client closes (recv() returns b'')
+            text = raw.rstrip(b"\n").decode("utf-8", errors="replace")
+            upper = "".join(c if c == " " else chr(ord(c) - 32) for c in text)  # MUTANT: every character taken for a lower-case letter
+            conn.sendall((upper + "\n").encode("utf-8"))
+    print(f"client {addr[0]}:{addr[1]} left")
+
+
+def main():
+    host = input("Server address: ")
+    port = ask_port()
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # restart at once, even with TIME-WAITs left
+    listener.bind((host, port))
+    listener.listen(5)
+    print(f"listening on {host}:{port}")
+    try:
+        while True:  # one client at a time, then back to accept() for the next
+            conn, addr = listener.accept()
+            print(f"client {addr[0]}:{addr[1]} connected")
+            try:
+                serve(conn, addr)
+            except OSError as e:  # a client that resets must not stop the server
+                print(f"tcp_server: client {addr[0]}:{addr[1]}: {e.strerror}", file=sys.stderr)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        listener.close()
+
+
+main()
