@@ -1,5 +1,6 @@
 /* tcp_chat_server the student way, in C: select(), non-blocking sockets, an output buffer per client.
- * Mutants: MUTANT_OWN_LINE_BACK, MUTANT_BLOCKING_HUB, MUTANT_STALE_MEMBER, MUTANT_FD_LEAK, MUTANT_IGNORE_MAX_CLIENTS. */
+ * Mutants: MUTANT_OWN_LINE_BACK, MUTANT_BLOCKING_HUB, MUTANT_STALE_MEMBER, MUTANT_FD_LEAK, MUTANT_IGNORE_MAX_CLIENTS,
+ * MUTANT_HALF_LINE_DROPPED. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -131,7 +132,17 @@ static void got_line(struct client *c, char *line) {
 static void read_client(struct client *c) {
   ssize_t n = recv(c->fd, c->in + c->inlen, MAXLINE + 1 - c->inlen, 0);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-  if (n <= 0) { /* EOF or reset: a partial line is thrown away */
+  if (n < 0) { /* a reset: a partial line is thrown away */
+    c->gone = 1;
+    return;
+  }
+  if (n == 0) { /* EOF: a partial line is still a line */
+#ifndef MUTANT_HALF_LINE_DROPPED /* mistake: the half line before EOF is thrown away like a reset's */
+    if (c->inlen > 0) {
+      c->in[c->inlen] = 0;
+      got_line(c, c->in);
+    }
+#endif
     c->gone = 1;
     return;
   }
