@@ -293,23 +293,55 @@ class Loader {
 
   std::optional<TcpConnectStep> parse(const pugi::xml_node& node, Tag<TcpConnectStep>) {
     TcpConnectStep s;
-    if (!begin_action(node, s, {"id", "port"}, {"from-port", "reuseaddr", "count"})) return std::nullopt;
-    s.conn = node.attribute("id").value();
-    if (!connections_.insert(s.conn).second) error(s.line, "duplicate connection id \"" + s.conn + "\"");
+    if (!begin_action(node, s, {"id", "port"}, {"from-port", "reuseaddr", "count", "read"})) return std::nullopt;
+    s.conn = connection_id(node, s.line);
     s.port = port_attribute(node, "port");
     s.from_port = port_attribute(node, "from-port");
     s.reuseaddr = boolean(node, "reuseaddr", false);
     if (node.attribute("count")) s.count = static_cast<int>(integer(node, "count", 1, 1000).value_or(1));
+    s.read = boolean(node, "read", true);
+    if (!s.read) non_reading_.insert(s.conn);
     return s;
+  }
+
+  std::optional<TcpListenStep> parse(const pugi::xml_node& node, Tag<TcpListenStep>) {
+    TcpListenStep s;
+    if (!begin_action(node, s, {"id", "port"}, {"count", "timeout"})) return std::nullopt;
+    s.conn = connection_id(node, s.line);
+    s.port = port_attribute(node, "port");
+    if (node.attribute("count")) s.count = static_cast<int>(integer(node, "count", 1, 1000).value_or(1));
+    if (node.attribute("timeout")) s.timeout = duration(node, "timeout").value_or(Millis(0));
+    return s;
+  }
+
+  // The id of a tcp-connect or tcp-listen: the name its connections go by, unique among them.
+  std::string connection_id(const pugi::xml_node& node, int at) {
+    std::string id = node.attribute("id").value();
+    if (!std::regex_match(id, std::regex("[A-Za-z][A-Za-z0-9_-]*"))) {
+      error(at, "bad id \"" + id + "\" (a letter, then letters, digits, _ or -)");
+    }
+    if (!connections_.insert(id).second) error(at, "duplicate connection id \"" + id + "\"");
+    return id;
   }
 
   std::optional<TcpSendStep> parse(const pugi::xml_node& node, Tag<TcpSendStep>) {
     TcpSendStep s;
     if (!begin_action(node, s, {"conn", "text"}, {"repeat", "newline"})) return std::nullopt;
     s.conn = reference(node, "conn", connections_, "connection");
+    if (half_closed_.count(s.conn)) error(s.line, "<tcp-send> conn=\"" + s.conn + "\": it was shut down for sending (tcp-shutdown) before");
     s.text = text_attribute(node, "text");
     s.repeat = repeat(node);
     s.newline = boolean(node, "newline", true);
+    return s;
+  }
+
+  std::optional<TcpShutdownStep> parse(const pugi::xml_node& node, Tag<TcpShutdownStep>) {
+    TcpShutdownStep s;
+    if (!begin_action(node, s, {"conn"}, {})) return std::nullopt;
+    s.conn = reference(node, "conn", connections_, "connection");
+    if (connections_.count(s.conn) && !half_closed_.insert(s.conn).second) {
+      error(s.line, "<tcp-shutdown> conn=\"" + s.conn + "\": it was shut down for sending before");
+    }
     return s;
   }
 
@@ -391,11 +423,23 @@ class Loader {
     s.local_port = port_attribute(node, "local-port");
     s.peer_port = port_attribute(node, "peer-port");
     if (node.attribute("owner")) s.owner = process_ref(node, "owner");
-    if (node.attribute("recv-q")) s.recv_q = static_cast<std::uint32_t>(integer(node, "recv-q", 0, 1L << 30).value_or(0));
-    if (node.attribute("send-q")) s.send_q = static_cast<std::uint32_t>(integer(node, "send-q", 0, 1L << 30).value_or(0));
+    s.recv_q = queue_size(node, "recv-q");
+    s.send_q = queue_size(node, "send-q");
     socket_count(node, s);
     s.distinct_owners = boolean(node, "distinct-owners", false);
     return s;
+  }
+
+  // recv-q= / send-q=: "N", ">N", ">=N", "<N" or "<=N" (in XML, < is written &lt;).
+  std::optional<QueueSize> queue_size(const pugi::xml_node& node, const char* attribute) {
+    if (!node.attribute(attribute)) return std::nullopt;
+    std::string text = node.attribute(attribute).value();
+    std::optional<QueueSize> q = parse_queue_size(text);
+    if (!q) {
+      error(line(node), std::string("bad ") + attribute + "=\"" + text +
+                            "\" (a number of bytes 0-1073741824, or one compared: >0, >=N, <N, <=N; write < as &lt;)");
+    }
+    return q;
   }
 
   // state="SYN-SENT ESTAB" (or with commas): ss names.
@@ -451,7 +495,7 @@ class Loader {
   std::optional<ExpectTcpLineStep> parse(const pugi::xml_node& node, Tag<ExpectTcpLineStep>) {
     ExpectTcpLineStep s;
     if (!begin_check(node, s, {"conn"}, {"line", "regex", "contains", "repeat"})) return std::nullopt;
-    s.conn = reference(node, "conn", connections_, "connection");
+    s.conn = reading_connection(node);
     s.expected = text_match(node, "line");
     return s;
   }
@@ -459,7 +503,7 @@ class Loader {
   std::optional<ExpectTcpEofStep> parse(const pugi::xml_node& node, Tag<ExpectTcpEofStep>) {
     ExpectTcpEofStep s;
     if (!begin_check(node, s, {"conn"}, {})) return std::nullopt;
-    s.conn = reference(node, "conn", connections_, "connection");
+    s.conn = reading_connection(node);
     return s;
   }
 
@@ -663,6 +707,15 @@ class Loader {
     return m;
   }
 
+  // conn= of a check on what a connection received: one that reads (not tcp-connect read="false").
+  std::string reading_connection(const pugi::xml_node& node) {
+    std::string id = reference(node, "conn", connections_, "connection");
+    if (non_reading_.count(id)) {
+      error(line(node), "<" + std::string(node.name()) + "> conn=\"" + id + "\": that connection never reads (read=\"false\")");
+    }
+    return id;
+  }
+
   std::string process_ref(const pugi::xml_node& node, const char* attribute) {
     return reference(node, attribute, processes_, "process");
   }
@@ -698,6 +751,7 @@ class Loader {
   Visibility visibility_ = Visibility::kVisible;  // the experiment's, for its checks
   Names processes_, connections_, udp_sockets_, checks_;
   std::map<std::string, ChartSpec> charts_;  // declared so far
+  Names non_reading_, half_closed_;  // connections of tcp-connect read="false"; shut down for sending (tcp-shutdown)
 };
 
 }  // namespace

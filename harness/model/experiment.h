@@ -151,6 +151,17 @@ struct TcpConnectStep : StepBase {
   Template from_port;   // bind this local port first (empty: any)
   bool reuseaddr = false;
   int count = 1;        // how many connections
+  bool read = true;     // false: never reads, so its Recv-Q and the peer's Send-Q fill up
+};
+
+// The harness plays a TCP server: listens on 127.0.0.1:port and accepts the program's connection(s), which the
+// tcp-* actions and expect-tcp-* checks then use by this id, like a tcp-connect's.
+struct TcpListenStep : StepBase {
+  static constexpr const char* kElement = "tcp-listen";
+  std::string conn;       // its id, for the connections it accepts
+  Template port;
+  int count = 1;          // how many connections it accepts (later ones wait in its listen queue)
+  Millis timeout{5000};   // a step on its connections waits this long for them to be accepted
 };
 
 struct TcpSendStep : StepBase {
@@ -159,6 +170,12 @@ struct TcpSendStep : StepBase {
   Template text;
   std::size_t repeat = 1;
   bool newline = true;
+};
+
+// shutdown(SHUT_WR) once everything sent before has gone out: the peer reads EOF, this side still reads.
+struct TcpShutdownStep : StepBase {
+  static constexpr const char* kElement = "tcp-shutdown";
+  std::string conn;
 };
 
 struct TcpCloseStep : StepBase {
@@ -206,13 +223,24 @@ struct ExpectRunningStep : CheckBase {
   std::string process;
 };
 
+// recv-q="..." / send-q="...": a queue size as ss shows it, compared with a number ("0", ">0", ">=4096", "<10").
+struct QueueSize {
+  enum class Compare { kEqual, kAbove, kAtLeast, kBelow, kAtMost };
+  Compare compare = Compare::kEqual;
+  std::uint32_t value = 0;
+
+  bool holds(std::uint32_t size) const;
+  std::string text() const;  // "0", "above 0", "at least 4096", "below 10", "at most 3"
+};
+std::optional<QueueSize> parse_queue_size(const std::string& text);
+
 struct ExpectSocketStep : CheckBase {
   static constexpr const char* kElement = "expect-socket";
   Proto proto = Proto::kTcp;
   std::vector<std::string> states;  // any of these; empty: any state
   Template local_port, peer_port;   // empty: any
   std::string owner;                // process id: owned by it or by one of its descendants
-  std::optional<std::uint32_t> recv_q, send_q;
+  std::optional<QueueSize> recv_q, send_q;
   std::optional<int> count, min_count, max_count;
   bool distinct_owners = false;     // the matching sockets are held by as many different processes
 };
@@ -263,7 +291,7 @@ struct MeasureStep : CheckBase {
 // --- steps -------------------------------------------------------------------------------------------------
 
 using Action = std::variant<StartStep, SendStep, CloseStdinStep, SignalStep, WaitStep, SnapshotStep, TcpConnectStep,
-                            TcpSendStep, TcpCloseStep, UdpSendStep>;
+                            TcpListenStep, TcpSendStep, TcpShutdownStep, TcpCloseStep, UdpSendStep>;
 using Check = std::variant<ExpectOutputStep, ExpectNoOutputStep, ExpectExitStep, ExpectRunningStep, ExpectSocketStep,
                            ExpectFdCountStep, ExpectNoZombiesStep, ExpectTcpLineStep, ExpectTcpEofStep,
                            ExpectDatagramStep, MeasureStep>;

@@ -168,7 +168,7 @@ void ExperimentRun::act(const TcpConnectStep& step) {
   std::string from = step.from_port.empty() ? "" : placeholders_.fill(step.from_port);
   for (int i = 0; i < step.count; ++i) connect_tcp(step, port, from);
   record_step(step, "tcp-connect " + step.conn + ": " + std::to_string(step.count) + " connection(s) to port " + port +
-                        (from.empty() ? "" : " from port " + from));
+                        (from.empty() ? "" : " from port " + from) + (step.read ? "" : ", never reading"));
 }
 
 // One more connection of step.conn, from port `from` if given. Not waited for: against a full listen queue the
@@ -193,7 +193,7 @@ void ExperimentRun::connect_tcp(const TcpConnectStep& step, const std::string& p
   c->socket.assign(asio::ip::tcp::v4(), fd);
   RawTcp* raw = c.get();
   asio::ip::tcp::endpoint server(asio::ip::address_v4::loopback(), port_number(port));
-  raw->socket.async_connect(server, [this, raw](error_code ec) {
+  raw->socket.async_connect(server, [this, raw, reads = step.read](error_code ec) {
     if (ec) {
       if (ec != asio::error::operation_aborted) raw->error = "connect: " + ec.message();
       return;
@@ -201,13 +201,58 @@ void ExperimentRun::connect_tcp(const TcpConnectStep& step, const std::string& p
     raw->connected = true;
     error_code ignored;
     raw->local_port = raw->socket.local_endpoint(ignored).port();
-    read_tcp(raw);
+    if (reads) read_tcp(raw);  // read="false": what arrives stays in the kernel's receive queue
     write_tcp(raw);
   });
   sockaddr_in bound{};
   socklen_t length = sizeof bound;
   if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) == 0) raw->local_port = ntohs(bound.sin_port);
   tcp_[step.conn].push_back(std::move(c));
+}
+
+void ExperimentRun::act(const TcpListenStep& step) {
+  std::string port = placeholders_.fill(step.port);
+  std::string text = "tcp-listen " + step.conn + ": on 127.0.0.1:" + port + ", accepting " + std::to_string(step.count) +
+                     " connection(s)";
+  auto l = std::make_unique<RawListener>(loop_.context());
+  l->wanted = step.count;
+  l->timeout = step.timeout;
+  l->port = port;
+  asio::ip::tcp::endpoint here(asio::ip::address_v4::loopback(), port_number(port));
+  error_code ec;
+  l->acceptor.open(here.protocol(), ec);
+  if (!ec) l->acceptor.bind(here, ec);
+  if (!ec) l->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    record_step(step, text + " — " + ec.message(), false);
+    throw Aborted{"tcp-listen " + step.conn + ": 127.0.0.1:" + port + ": " + ec.message()};
+  }
+  RawListener* raw = l.get();
+  tcp_[step.conn];  // its connections: none yet
+  listeners_.emplace(step.conn, std::move(l));
+  accept_tcp(step.conn, raw);
+  record_step(step, text);
+}
+
+// Accepts the listener's next connection, until it has as many as it takes; each reads at once, like a
+// tcp-connect's.
+void ExperimentRun::accept_tcp(const std::string& id, RawListener* l) {
+  if (l->accepted >= l->wanted) return;
+  auto c = std::make_shared<std::unique_ptr<RawTcp>>(std::make_unique<RawTcp>(loop_.context()));
+  l->acceptor.async_accept((*c)->socket, [this, id, l, c](error_code ec) {
+    if (ec) {
+      if (ec != asio::error::operation_aborted) l->error = "accept: " + ec.message();
+      return;
+    }
+    RawTcp* raw = c->get();
+    raw->connected = true;
+    raw->local_port = port_number(l->port);
+    tcp_[id].push_back(std::move(*c));
+    ++l->accepted;
+    read_tcp(raw);
+    write_tcp(raw);
+    accept_tcp(id, l);
+  });
 }
 
 void ExperimentRun::act(const TcpSendStep& step) {
@@ -217,6 +262,15 @@ void ExperimentRun::act(const TcpSendStep& step) {
     if (c->pending.size() == 1) write_tcp(c.get());
   }
   record_step(step, "tcp-send " + step.conn + ": " + quoted(data));
+}
+
+void ExperimentRun::act(const TcpShutdownStep& step) {
+  for (auto& c : connections(step.conn)) {
+    c->shutdown_wanted = true;
+    if (c->pending.empty()) write_tcp(c.get());  // else write_tcp does it once the last pending data has gone out
+  }
+  record_step(step, "tcp-shutdown " + step.conn + ": shutdown(SHUT_WR) after what was sent (the peer reads EOF; " +
+                        step.conn + " still reads)");
 }
 
 void ExperimentRun::act(const TcpCloseStep& step) {
@@ -246,12 +300,22 @@ void ExperimentRun::read_tcp(RawTcp* c) {
   });
 }
 
-// Sends the queued texts a quarter of a read buffer (16 KiB) per turn of the event loop. Unbounded, one send() could
-// push megabytes into the kernel while each read of another connection takes 64 KiB: a server relaying what is
-// sent here (lab6.stuck: 9 MB) to other connections of the harness, with its IP:PORT: prefix, would then find
-// them reading slower than their sender writes, and rightly drop them as members that do not read.
+// Sends the queued texts a quarter of a read buffer (16 KiB) per turn of the event loop; then, if tcp-shutdown asked
+// for it, shuts the sending side. Unbounded, one send() could push megabytes into the kernel while each read of
+// another connection takes 64 KiB: a server relaying what is sent here (lab6.stuck: 9 MB) to other connections of
+// the harness, with its IP:PORT: prefix, would then find them reading slower than their sender writes, and rightly
+// drop them as members that do not read.
 void ExperimentRun::write_tcp(RawTcp* c) {
-  if (c->pending.empty() || !c->connected || c->closed) return;
+  if (!c->connected || c->closed) return;
+  if (c->pending.empty()) {
+    if (c->shutdown_wanted && !c->shut_down) {
+      c->shut_down = true;
+      error_code ec;
+      c->socket.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+      if (ec) c->error = "shutdown: " + ec.message();
+    }
+    return;
+  }
   const std::string& text = c->pending.front();
   std::size_t size = std::min(c->buffer.size() / 4, text.size() - c->sent);
   c->socket.async_write_some(asio::buffer(text.data() + c->sent, size), [this, c](error_code ec, std::size_t n) {
@@ -269,10 +333,24 @@ void ExperimentRun::write_tcp(RawTcp* c) {
   });
 }
 
-std::vector<std::unique_ptr<RawTcp>>& ExperimentRun::connections(const std::string& id) {
+std::vector<std::unique_ptr<RawTcp>>& ExperimentRun::connections(const std::string& id, Clock::time_point deadline) {
   auto it = tcp_.find(id);
   if (it == tcp_.end()) throw Aborted{"connection \"" + id + "\" was not opened"};
+  auto l = listeners_.find(id);
+  if (l == listeners_.end()) return it->second;
+  RawListener& listener = *l->second;
+  wait_event([&] { return listener.accepted >= listener.wanted || !listener.error.empty(); }, deadline);
+  if (listener.accepted < listener.wanted) {
+    throw Aborted{"tcp-listen " + id + " (127.0.0.1:" + listener.port + "): " + std::to_string(listener.accepted) + " of " +
+                  std::to_string(listener.wanted) + " connection(s) accepted in time" +
+                  (listener.error.empty() ? "" : "; " + listener.error)};
+  }
   return it->second;
+}
+
+std::vector<std::unique_ptr<RawTcp>>& ExperimentRun::connections(const std::string& id) {
+  auto l = listeners_.find(id);
+  return connections(id, deadline_after(l == listeners_.end() ? Millis(0) : l->second->timeout));
 }
 
 // --- raw UDP -----------------------------------------------------------------------------------------------

@@ -102,8 +102,8 @@ std::string describe_sockets(const ExpectSocketStep& step, const std::string& lo
   }
   if (!local.empty()) what += ", local port " + local;
   if (!peer.empty()) what += ", peer port " + peer;
-  if (step.recv_q) what += ", Recv-Q " + std::to_string(*step.recv_q);
-  if (step.send_q) what += ", Send-Q " + std::to_string(*step.send_q);
+  if (step.recv_q) what += ", Recv-Q " + step.recv_q->text();
+  if (step.send_q) what += ", Send-Q " + step.send_q->text();
   if (!step.owner.empty()) what += ", owned by " + step.owner + " (or its children)";
   if (step.distinct_owners) what += ", each held by a different process";
   std::string how_many = step.count ? (*step.count == 0 ? "no " : "exactly " + std::to_string(*step.count) + " ")
@@ -263,8 +263,8 @@ bool ExperimentRun::socket_matches(const ExpectSocketStep& step, const SocketInf
   if (!step.states.empty() && std::find(step.states.begin(), step.states.end(), s.state) == step.states.end()) return false;
   if (!local.empty() && std::to_string(s.local_port) != local) return false;
   if (!peer.empty() && std::to_string(s.peer_port) != peer) return false;
-  if (step.recv_q && s.recv_q != *step.recv_q) return false;
-  if (step.send_q && s.send_q != *step.send_q) return false;
+  if (step.recv_q && !step.recv_q->holds(s.recv_q)) return false;
+  if (step.send_q && !step.send_q->holds(s.send_q)) return false;
   return step.owner.empty() || owned_by(s, step.owner);
 }
 
@@ -275,7 +275,7 @@ void ExperimentRun::evaluate(const ExpectTcpLineStep& step, CheckResult& c) {
   auto deadline = deadline_after(step.check.timeout);
   std::string expected = repeated(placeholders_.fill(step.expected.text), step.expected.repeat);
   LineMatcher matches(step.expected.match, expected);
-  for (auto& conn : connections(step.conn)) {
+  for (auto& conn : connections(step.conn, deadline)) {
     RawTcp* r = conn.get();
     std::size_t from = r->cursor, scanned = r->cursor;
     bool found = wait_event([&] {
@@ -284,8 +284,8 @@ void ExperimentRun::evaluate(const ExpectTcpLineStep& step, CheckResult& c) {
     if (!found) {
       fail(c, describe_match(step.expected.match, expected, "line") + " on connection " + step.conn + " within " +
                   seconds(scaled(step.check.timeout)),
-           seen_lines(r->lines, from) + (r->eof ? "; the server closed the connection" : "") +
-               (r->error.empty() ? "" : "; " + r->error));
+           seen_lines(r->lines, from) + (r->partial.empty() ? "" : "; then " + quoted(r->partial) + " without \\n") +
+               (r->eof ? "; the peer closed the connection" : "") + (r->error.empty() ? "" : "; " + r->error));
       return;
     }
   }
@@ -293,10 +293,10 @@ void ExperimentRun::evaluate(const ExpectTcpLineStep& step, CheckResult& c) {
 
 void ExperimentRun::evaluate(const ExpectTcpEofStep& step, CheckResult& c) {
   auto deadline = deadline_after(step.check.timeout);
-  for (auto& conn : connections(step.conn)) {
+  for (auto& conn : connections(step.conn, deadline)) {
     RawTcp* r = conn.get();
     if (!wait_event([&] { return r->eof || !r->error.empty(); }, deadline) || !r->error.empty()) {
-      fail(c, "the server closes connection " + step.conn + " (EOF) within " + seconds(scaled(step.check.timeout)),
+      fail(c, "the peer closes connection " + step.conn + " (EOF) within " + seconds(scaled(step.check.timeout)),
            r->error.empty() ? "no EOF" : r->error);
       return;
     }

@@ -35,11 +35,12 @@ std::string quoted(const std::string& text, std::size_t max = 80);  // "a\nb" wi
 std::string seconds(Millis d);                                      // "2s", "250ms"
 std::string repeated(const std::string& text, std::size_t n);
 
-// A raw TCP connection of the harness (tcp-connect).
+// A raw TCP connection of the harness (tcp-connect, or accepted by a tcp-listen).
 struct RawTcp {
   explicit RawTcp(asio::io_context& context) : socket(context) {}
   asio::ip::tcp::socket socket;
   bool connected = false, eof = false, closed = false;
+  bool shutdown_wanted = false, shut_down = false;  // tcp-shutdown: once the pending data has gone out
   std::string error;  // connect or read error
   std::vector<std::string> lines;
   std::string partial;
@@ -48,6 +49,17 @@ struct RawTcp {
   std::size_t sent = 0;
   std::array<char, 65536> buffer{};
   std::uint16_t local_port = 0;
+};
+
+// The harness as a TCP server (tcp-listen): its accepted connections join tcp_ under the listener's id.
+struct RawListener {
+  explicit RawListener(asio::io_context& context) : acceptor(context) {}
+  asio::ip::tcp::acceptor acceptor;
+  int wanted = 1;     // how many connections it accepts
+  int accepted = 0;
+  Millis timeout{0};  // how long an action on its connections waits for them
+  std::string port;   // as filled in, for messages
+  std::string error;  // accept failed
 };
 
 // A raw UDP socket of the harness (udp-send / expect-datagram).
@@ -125,15 +137,21 @@ class ExperimentRun {
   void act(const WaitStep& step);
   void act(const SnapshotStep& step);
   void act(const TcpConnectStep& step);
+  void act(const TcpListenStep& step);
   void act(const TcpSendStep& step);
+  void act(const TcpShutdownStep& step);
   void act(const TcpCloseStep& step);
   void act(const UdpSendStep& step);
   ProcState& launch(const StartStep& step, const ProcessSpec& spec, const std::string& command);
   bool wait_ready(const StartStep& step, ProcState& p, std::string& ready);
   void connect_tcp(const TcpConnectStep& step, const std::string& port, const std::string& from);
+  void accept_tcp(const std::string& id, RawListener* listener);
   void read_tcp(RawTcp* c);
   void write_tcp(RawTcp* c);
-  std::vector<std::unique_ptr<RawTcp>>& connections(const std::string& id);
+  // The connections of `id`. A listener's are all there once it has accepted as many as it takes: this waits for
+  // them until `deadline` (an action: the listener's timeout; a check: its own) and else stops the experiment.
+  std::vector<std::unique_ptr<RawTcp>>& connections(const std::string& id, Clock::time_point deadline);
+  std::vector<std::unique_ptr<RawTcp>>& connections(const std::string& id);  // an action's: the listener's timeout
   RawUdp& udp_socket(const std::string& id);
   void receive_udp(RawUdp* u);
 
@@ -164,6 +182,7 @@ class ExperimentRun {
   std::unique_ptr<SocketSource> source_;
   std::map<std::string, ProcState> processes_;
   std::map<std::string, std::vector<std::unique_ptr<RawTcp>>> tcp_;
+  std::map<std::string, std::unique_ptr<RawListener>> listeners_;
   std::map<std::string, std::unique_ptr<RawUdp>> udp_;
   std::vector<CheckResult> pending_checks_;
   ExperimentResult result_;

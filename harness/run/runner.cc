@@ -358,6 +358,7 @@ void ExperimentRun::cleanup() {
   std::vector<pid_t> keep;
   kill_stray_children(keep);  // grandchildren that left their group (reparented to us, the subreaper)
   error_code ignored;
+  for (auto& [id, l] : listeners_) l->acceptor.close(ignored);
   for (auto& [id, conns] : tcp_) {
     for (auto& c : conns) c->socket.close(ignored);
   }

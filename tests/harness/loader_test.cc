@@ -291,6 +291,83 @@ TEST(LoaderSteps, TcpClose) {
   EXPECT_TRUE(s.reset);
 }
 
+TEST(LoaderSteps, TcpConnectNeverReading) {
+  EXPECT_TRUE(step<TcpConnectStep>(valid(kConn), 0).read) << "a connection reads by default";
+  EXPECT_FALSE(step<TcpConnectStep>(valid("  <tcp-connect id=\"c\" port=\"9\" read=\"false\"/>\n"), 0).read);
+}
+
+TEST(LoaderSteps, TcpListen) {
+  Experiment e = valid("  <tcp-listen id=\"srv\" port=\"{port}\" count=\"3\" timeout=\"2s\"/>\n"
+                       "  <tcp-send conn=\"srv\" text=\"hi\"/>\n  <tcp-close conn=\"srv\" reset=\"true\"/>\n"
+                       "  <expect-tcp-line name=\"l\" conn=\"srv\" line=\"x\"/>\n  <expect-tcp-eof name=\"e\" conn=\"srv\"/>\n");
+  const auto& s = step<TcpListenStep>(e, 0);
+  EXPECT_EQ(s.conn, "srv");
+  EXPECT_EQ(s.port, "{port}");
+  EXPECT_EQ(s.count, 3);
+  EXPECT_EQ(s.timeout, Millis(2000));
+  EXPECT_EQ(step<TcpSendStep>(e, 1).conn, "srv") << "its connections go by its id";
+  const auto& d = step<TcpListenStep>(valid("  <tcp-listen id=\"srv\" port=\"9\"/>\n"), 0);
+  EXPECT_EQ(d.count, 1) << "one connection by default";
+  EXPECT_EQ(d.timeout, Millis(5000));
+}
+
+TEST(LoaderSteps, TcpShutdown) {
+  EXPECT_EQ(step<TcpShutdownStep>(valid(kConn + "  <tcp-shutdown conn=\"c\"/>\n"), 1).conn, "c");
+}
+
+// The new elements are as strict as the old: a listener shares the connections' ids, a shut-down connection sends
+// nothing more, a connection that never reads has nothing to check, and a queue size is a number or a comparison.
+TEST(LoaderSteps, RawTcpMistakesAreLoadErrors) {
+  EXPECT_EQ(only_error(kHead + kConn + "  <tcp-listen id=\"c\" port=\"9\"/>\n</experiment>\n"),
+            "3: duplicate connection id \"c\"");
+  EXPECT_EQ(only_error(kHead + "  <tcp-listen id=\"srv\" port=\"0\"/>\n</experiment>\n"),
+            "2: bad port \"0\" in port= (a number 1-65535, or a placeholder such as {port}, {port2}, {port:NAME})");
+  EXPECT_EQ(only_error(kHead + "  <tcp-listen id=\"srv\" port=\"9\" count=\"0\"/>\n</experiment>\n"),
+            "2: bad count=\"0\" (a whole number from 1 to 1000)");
+  EXPECT_EQ(only_error(kHead + kServer + "  <tcp-listen id=\"srv\"/>\n</experiment>\n"),
+            "3: <tcp-listen> needs the attribute \"port\"");
+  EXPECT_EQ(only_error(kHead + "  <tcp-listen id=\"a b\" port=\"9\"/>\n</experiment>\n"),
+            "2: bad id \"a b\" (a letter, then letters, digits, _ or -)");
+  EXPECT_EQ(only_error(kHead + kConn + "  <tcp-shutdown conn=\"c\"/>\n  <tcp-send conn=\"c\" text=\"x\"/>\n</experiment>\n"),
+            "4: <tcp-send> conn=\"c\": it was shut down for sending (tcp-shutdown) before");
+  EXPECT_EQ(only_error(kHead + kConn + "  <tcp-shutdown conn=\"c\"/>\n  <tcp-shutdown conn=\"c\"/>\n</experiment>\n"),
+            "4: <tcp-shutdown> conn=\"c\": it was shut down for sending before");
+  EXPECT_EQ(only_error(kHead + "  <tcp-shutdown conn=\"d\"/>\n</experiment>\n"),
+            "2: <tcp-shutdown> conn=\"d\": no connection with that id was defined before");
+  EXPECT_EQ(only_error(kHead + "  <tcp-connect id=\"c\" port=\"9\" read=\"no\"/>\n</experiment>\n"),
+            "2: bad read=\"no\" (true or false)");
+  EXPECT_EQ(only_error(kHead + "  <tcp-connect id=\"c\" port=\"9\" read=\"false\"/>\n"
+                       "  <expect-tcp-line name=\"l\" conn=\"c\" line=\"x\"/>\n</experiment>\n"),
+            "3: <expect-tcp-line> conn=\"c\": that connection never reads (read=\"false\")");
+  for (const char* bad : {"x", ">", "=>1", ">-1", "<0", "1073741825", "1 ", ">>1"}) {
+    EXPECT_EQ(only_error(kHead + "  <expect-socket name=\"s\" recv-q=\"" + std::string(bad) + "\"/>\n</experiment>\n"),
+              "2: bad recv-q=\"" + std::string(bad) +
+                  "\" (a number of bytes 0-1073741824, or one compared: >0, >=N, <N, <=N; write < as &lt;)");
+  }
+}
+
+// recv-q= and send-q= compare: "N" exactly, ">N", ">=N", "<N", "<=N" (in XML "<" is written &lt;).
+TEST(LoaderSteps, QueueSizesCompare) {
+  Experiment e = valid("  <expect-socket name=\"a\" recv-q=\"&gt;0\" send-q=\"&gt;=4096\"/>\n"
+                       "  <expect-socket name=\"b\" recv-q=\"&lt;10\" send-q=\"&lt;=3\"/>\n");
+  const auto& a = step<ExpectSocketStep>(e, 0);
+  const auto& b = step<ExpectSocketStep>(e, 1);
+  EXPECT_EQ(a.recv_q->compare, QueueSize::Compare::kAbove);
+  EXPECT_EQ(a.send_q->compare, QueueSize::Compare::kAtLeast);
+  EXPECT_EQ(b.recv_q->compare, QueueSize::Compare::kBelow);
+  EXPECT_EQ(b.send_q->compare, QueueSize::Compare::kAtMost);
+  EXPECT_TRUE(a.recv_q->holds(1));
+  EXPECT_FALSE(a.recv_q->holds(0));
+  EXPECT_TRUE(a.send_q->holds(4096));
+  EXPECT_FALSE(a.send_q->holds(4095));
+  EXPECT_TRUE(b.recv_q->holds(9));
+  EXPECT_FALSE(b.recv_q->holds(10));
+  EXPECT_TRUE(b.send_q->holds(3));
+  EXPECT_FALSE(b.send_q->holds(4));
+  EXPECT_EQ(a.recv_q->text(), "above 0");
+  EXPECT_EQ(b.send_q->text(), "at most 3");
+}
+
 TEST(LoaderSteps, UdpSend) {
   Experiment e = valid("  <udp-send socket=\"u\" port=\"{port}\" text=\"hi\\n\" repeat=\"2\"/>\n");
   const auto& s = step<UdpSendStep>(e, 0);
@@ -362,8 +439,10 @@ TEST(LoaderSteps, ExpectSocket) {
   EXPECT_EQ(s.local_port, "{port}");
   EXPECT_EQ(s.peer_port, "9");
   EXPECT_EQ(s.owner, "server");
-  EXPECT_EQ(s.recv_q, 1u);
-  EXPECT_EQ(s.send_q, 2u);
+  ASSERT_TRUE(s.recv_q && s.send_q);
+  EXPECT_EQ(s.recv_q->compare, QueueSize::Compare::kEqual);
+  EXPECT_EQ(s.recv_q->value, 1u);
+  EXPECT_EQ(s.send_q->value, 2u);
   EXPECT_EQ(s.count, std::nullopt);
   EXPECT_EQ(s.min_count, 3);
   EXPECT_EQ(s.max_count, 5);

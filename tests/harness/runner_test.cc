@@ -96,3 +96,97 @@ TEST(Runner, AHostExperimentAfterANamespaceOneRunsOnTheHost) {
   EXPECT_EQ(network_namespace(), before) << "the runner left the process in another network namespace";
   close(listener);
 }
+
+namespace {
+
+// Runs one experiment the way socklab does (its own child process, real sockets) and returns its result.
+ExperimentResult run_text(const std::string& name, const std::string& xml) {
+  Experiment e = load_text(name, xml);
+  EventLoop loop;
+  auto launcher = make_boost_launcher(loop);
+  Reporter silent;
+  Runner runner(loop, *launcher, RunOptions{}, silent);
+  return runner.run(e);
+}
+
+// "name: status (actual)" of every check, for a failure message.
+std::string statuses(const ExperimentResult& r) {
+  std::string out = r.error.empty() ? "" : "error: " + r.error + "\n";
+  for (const CheckResult& c : r.checks) out += c.name + ": " + c.status_name() + " (" + c.actual + ")\n";
+  return out;
+}
+
+}  // namespace
+
+// The harness on both ends of a connection: tcp-listen accepts what tcp-connect opens; tcp-shutdown half-closes
+// (the peer reads EOF only then, and the half-closed side still reads); a half line is not a line; a reset is not
+// an EOF.
+TEST(RunnerRawTcp, AListenerTalksAndAHalfCloseEndsOnlyTheSendingSide) {
+  ExperimentResult r = run_text("halfclose", R"(<experiment id="t.halfclose" title="half-close" isolation="host">
+  <tcp-listen id="srv" port="{port}"/>
+  <tcp-connect id="cli" port="{port}"/>
+  <tcp-send conn="cli" text="one\nhalf" newline="false"/>
+  <expect-tcp-line name="the listener's connection gets the line" conn="srv" line="one"/>
+  <expect-tcp-eof name="no EOF before the shutdown" conn="srv" timeout="200ms"/>
+  <tcp-shutdown conn="cli"/>
+  <expect-tcp-eof name="EOF after it" conn="srv"/>
+  <tcp-send conn="srv" text="back"/>
+  <expect-tcp-line name="the half-closed side still reads" conn="cli" line="back"/>
+  <expect-tcp-line name="a half line before EOF is not a line" conn="srv" line="half" timeout="100ms"/>
+  <tcp-close conn="srv" reset="true"/>
+  <expect-tcp-eof name="a reset is not an EOF" conn="cli"/>
+</experiment>)");
+  using S = CheckResult::Status;
+  ASSERT_EQ(r.checks.size(), 6u) << statuses(r);
+  EXPECT_EQ(r.checks[0].status, S::kPassed) << statuses(r);
+  EXPECT_EQ(r.checks[1].status, S::kFailed) << "the peer read EOF before tcp-shutdown\n" << statuses(r);
+  EXPECT_EQ(r.checks[2].status, S::kPassed) << statuses(r);
+  EXPECT_EQ(r.checks[3].status, S::kPassed) << "tcp-shutdown closed the reading side too\n" << statuses(r);
+  EXPECT_EQ(r.checks[4].status, S::kFailed) << statuses(r);
+  EXPECT_NE(r.checks[4].actual.find("\"half\" without \\n"), std::string::npos) << r.checks[4].actual;
+  EXPECT_EQ(r.checks[5].status, S::kFailed) << statuses(r);
+  EXPECT_NE(r.checks[5].actual.find("reset"), std::string::npos) << r.checks[5].actual;
+}
+
+// A listener takes `count` connections; a step on them waits for all of them, and when they do not come within the
+// listener's timeout the experiment stops and says why.
+TEST(RunnerRawTcp, AStepOnAListenerWaitsForItsConnectionsAndStopsWithoutThem) {
+  ExperimentResult ok = run_text("count", R"(<experiment id="t.count" title="two accepted" isolation="host">
+  <tcp-listen id="srv" port="{port}" count="2"/>
+  <tcp-connect id="cli" port="{port}" count="2"/>
+  <tcp-send conn="srv" text="to both"/>
+  <expect-tcp-line name="both get it" conn="cli" line="to both"/>
+</experiment>)");
+  ASSERT_EQ(ok.checks.size(), 1u);
+  EXPECT_EQ(ok.checks[0].status, CheckResult::Status::kPassed) << statuses(ok);
+  ExperimentResult missing = run_text("missing", R"(<experiment id="t.missing" title="one short" isolation="host">
+  <tcp-listen id="srv" port="{port}" count="2" timeout="300ms"/>
+  <tcp-connect id="cli" port="{port}"/>
+  <tcp-send conn="srv" text="to both"/>
+  <expect-tcp-line name="never run" conn="cli" line="to both"/>
+</experiment>)");
+  EXPECT_NE(missing.error.find("1 of 2 connection(s) accepted in time"), std::string::npos) << statuses(missing);
+  ASSERT_EQ(missing.checks.size(), 1u);
+  EXPECT_EQ(missing.checks[0].status, CheckResult::Status::kNotRun);
+}
+
+// read="false": the connection's Recv-Q and the peer's Send-Q fill, while a reading one's queue empties; recv-q= and
+// send-q= compare with > >= < (a comparison that does not hold fails).
+TEST(RunnerRawTcp, AConnectionThatNeverReadsFillsTheQueuesAndComparisonsSeeIt) {
+  ExperimentResult r = run_text("stuck", R"(<experiment id="t.stuck" title="never reads" isolation="host">
+  <tcp-listen id="srv" port="{port}" count="2"/>
+  <tcp-connect id="stuck" port="{port}" from-port="{port:stuck}" read="false"/>
+  <tcp-connect id="reader" port="{port}" from-port="{port:reader}"/>
+  <tcp-send conn="srv" text="0123456789" repeat="400000"/>
+  <expect-tcp-line name="the reader gets all 4 MB" conn="reader" line="0123456789" repeat="400000" timeout="10s"/>
+  <expect-socket name="the reader's Recv-Q is empty" local-port="{port:reader}" recv-q="0" count="1"/>
+  <expect-socket name="the stuck one's Recv-Q fills" local-port="{port:stuck}" recv-q="&gt;0" count="1"/>
+  <expect-socket name="and the Send-Q toward it" local-port="{port}" peer-port="{port:stuck}" send-q="&gt;=1000" count="1"/>
+  <expect-socket name="its Recv-Q is not below 1" local-port="{port:stuck}" recv-q="&lt;1" timeout="200ms"/>
+</experiment>)");
+  using S = CheckResult::Status;
+  ASSERT_EQ(r.checks.size(), 5u) << statuses(r);
+  for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(r.checks[i].status, S::kPassed) << statuses(r);
+  EXPECT_EQ(r.checks[4].status, S::kFailed) << statuses(r);
+  EXPECT_NE(r.checks[4].expected.find("Recv-Q below 1"), std::string::npos) << r.checks[4].expected;
+}

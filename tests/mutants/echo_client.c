@@ -1,7 +1,8 @@
 /* echo_client the student way, in C (see echo_server.c). Mutants: MUTANT_IGNORE_BYE, MUTANT_NO_EOF_REPORT,
- * MUTANT_BYE_CRLF_IGNORED, MUTANT_DROP_LAST_LINE, MUTANT_REPLIES_AT_EOF, MUTANT_CLIENT_PORT_UNCHECKED; lab 4 (--bind,
- * --reuseaddr): MUTANT_IGNORE_BIND, MUTANT_CLIENT_BIND_ERROR_IGNORED, MUTANT_BIND_NO_STRERROR, MUTANT_BIND_SERVER_PORT,
- * MUTANT_REUSEADDR_AFTER_BIND, MUTANT_REUSEADDR_ALONE, MUTANT_NO_SHUTDOWN. */
+ * MUTANT_BYE_CRLF_IGNORED, MUTANT_DROP_LAST_LINE, MUTANT_REPLIES_AT_EOF, MUTANT_CLIENT_PORT_UNCHECKED,
+ * MUTANT_DROP_LAST_REPLY, MUTANT_RESET_AS_EOF, MUTANT_RECV_FAIL_BREAKS; lab 4 (--bind, --reuseaddr): MUTANT_IGNORE_BIND,
+ * MUTANT_CLIENT_BIND_ERROR_IGNORED, MUTANT_BIND_NO_STRERROR, MUTANT_BIND_SERVER_PORT, MUTANT_REUSEADDR_AFTER_BIND,
+ * MUTANT_REUSEADDR_ALONE, MUTANT_NO_SHUTDOWN. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -15,20 +16,33 @@
 static char buf[4 * 1024 * 1024];
 static size_t have;
 
-/* Reads one reply line into buf (without '\n'); returns its length, -1 on EOF or error. */
+static const char *host = "127.0.0.1";
+static int port;
+
+/* Reads one reply line into buf (without '\n'); returns its length, -1 on EOF, -2 on an error (errno set). */
 static long read_reply(int s) {
   for (;;) {
     char *nl = memchr(buf, '\n', have);
     if (nl) return nl - buf;
     ssize_t r = recv(s, buf + have, sizeof buf - have, 0);
-    if (r <= 0) return -1;
+    if (r < 0 && errno == EINTR) continue;
+#ifdef MUTANT_RESET_AS_EOF
+    if (r <= 0) return -1; /* mistake: a reset looks like the server closing */
+#else
+    if (r < 0) return -2;
+    if (r == 0) return -1;
+#endif
     have += r;
   }
 }
 
+static int recv_failed(void) {
+  fprintf(stderr, "echo_client: recv %s:%d: %s\n", host, port, strerror(errno));
+  return 1;
+}
+
 int main(int argc, char **argv) {
-  const char *host = "127.0.0.1";
-  int port = 0, lport = 0, reuse = 0;
+  int lport = 0, reuse = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "-a") && i + 1 < argc) host = argv[++i];
     else if (!strcmp(argv[i], "-p") && i + 1 < argc) port = atoi(argv[++i]);
@@ -117,6 +131,10 @@ int main(int argc, char **argv) {
     if (!bye) continue; /* mistake: send everything first, read the replies after end of input */
 #endif
     long len = read_reply(s);
+#ifdef MUTANT_RECV_FAIL_BREAKS
+    if (len < 0) break; /* mistake: no reply (EOF or reset) ends the session like the end of input: exit 0 */
+#endif
+    if (len == -2) return recv_failed();
     if (len < 0) {
 #ifdef MUTANT_NO_EOF_REPORT
       continue; /* mistake: EOF from the server is ignored; the next send raises SIGPIPE */
@@ -144,6 +162,9 @@ int main(int argc, char **argv) {
     memmove(buf, buf + len + 1, have - len - 1);
     have -= len + 1;
   }
+  if (len == -2) return recv_failed();
+#ifndef MUTANT_DROP_LAST_REPLY /* mistake: only replies ended by '\n' are printed */
   if (have > 0) printf("%.*s\n", (int)have, buf); /* a last reply without '\n' */
+#endif
   return 0;
 }

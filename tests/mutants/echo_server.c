@@ -153,7 +153,9 @@ static void serve(int c) {
 #ifdef MUTANT_LOOP_ON_EOF
       continue; /* mistake: recv() == 0 means the peer closed, not "no data yet" */
 #else
+#ifndef MUTANT_EOF_LINE_LOST /* mistake: only lines ended by '\n' are answered; a last one without it is lost */
       if (used > 0) send_all(c, reply, make_reply(line, used)); /* a last line without '\n' */
+#endif
       return;
 #endif
     }

@@ -1,6 +1,10 @@
 /* tcp_chat_client the student way, in C, with select(). Mutants: MUTANT_HALF_DUPLEX (fgets, send, one recv),
+<<<<<<< HEAD
  * MUTANT_Q_AS_LINE (q sent like any line), MUTANT_DRAIN_SOCKET (a blocking recv() loop inside the select() loop),
  * MUTANT_STDIN_EOF_IGNORED (read() == 0 on stdin taken for "nothing typed yet"). */
+=======
+ * MUTANT_WHOLE_LINES_ONLY, MUTANT_CHAT_RESET_AS_EOF. */
+>>>>>>> vocab
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -60,11 +64,30 @@ int main(int argc, char **argv) {
     if (FD_ISSET(s, &fds)) {
       /* the server's lines are printed as they come: no need to cut them into lines */
       ssize_t n = recv(s, buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+#ifndef MUTANT_CHAT_RESET_AS_EOF /* mistake: a reset is reported as the server closing */
+        fprintf(stderr, "tcp_chat_client: recv %s:%d: %s\n", host, port, strerror(errno));
+        return 1;
+#endif
+      }
       if (n <= 0) {
         fprintf(stderr, "tcp_chat_client: server closed the connection\n");
         return 1;
       }
+#ifdef MUTANT_WHOLE_LINES_ONLY /* mistake: prints only lines ended by '\n': a last one without it is lost */
+      static char pending[140000];
+      static size_t npending;
+      memcpy(pending + npending, buf, n);
+      npending += n;
+      size_t whole = npending;
+      while (whole > 0 && pending[whole - 1] != '\n') whole--;
+      fwrite(pending, 1, whole, stdout);
+      memmove(pending, pending + whole, npending - whole);
+      npending -= whole;
+#else
       fwrite(buf, 1, n, stdout);
+#endif
       fflush(stdout);
 #ifdef MUTANT_DRAIN_SOCKET
       /* mistake: "read everything the server has to say" with a blocking recv() loop: it only ends when the

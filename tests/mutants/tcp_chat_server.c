@@ -2,7 +2,7 @@
  * Mutants: MUTANT_OWN_LINE_BACK, MUTANT_BLOCKING_HUB, MUTANT_STALE_MEMBER, MUTANT_FD_LEAK, MUTANT_IGNORE_MAX_CLIENTS,
  * MUTANT_CHAT_SILENT, MUTANT_CHAT_NO_JOIN_NOTICE, MUTANT_NO_LEAVE_NOTICE, MUTANT_NO_SENDER_PREFIX, MUTANT_EOF_AS_NO_DATA,
  * MUTANT_DIE_ON_ERROR, MUTANT_HALF_LINE_ON_RESET, MUTANT_CHAT_NO_SIGTERM, MUTANT_KEEPS_CR, MUTANT_CHAT_SKIP_EMPTY,
- * MUTANT_LONG_LINE_SPLIT, MUTANT_MAX_CLIENTS_UNCHECKED. */
+ * MUTANT_LONG_LINE_SPLIT, MUTANT_MAX_CLIENTS_UNCHECKED, MUTANT_HALF_LINE_DROPPED. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -170,12 +170,22 @@ static void read_client(struct client *c) {
   if (n == 0) return; /* mistake: 0 taken for "nothing yet"; select() reports the closed socket readable for ever */
 #endif
 #ifdef MUTANT_HALF_LINE_ON_RESET
-  if (n <= 0 && c->inlen > 0) { /* mistake: a half line said to the room at any end, a reset's too (only EOF's is) */
+  if (n < 0 && c->inlen > 0) { /* mistake: a reset's half line said to the room too (only EOF's is a line) */
     c->in[c->inlen] = 0;
     got_line(c, c->in);
   }
 #endif
-  if (n <= 0) { /* EOF or reset: a partial line is thrown away */
+  if (n < 0) { /* a reset: a partial line is thrown away */
+    c->gone = 1;
+    return;
+  }
+  if (n == 0) { /* EOF: a partial line is still a line */
+#ifndef MUTANT_HALF_LINE_DROPPED /* mistake: the half line before EOF is thrown away like a reset's */
+    if (c->inlen > 0) {
+      c->in[c->inlen] = 0;
+      got_line(c, c->in);
+    }
+#endif
     c->gone = 1;
     return;
   }
