@@ -1,10 +1,7 @@
 /* tcp_chat_client the student way, in C, with select(). Mutants: MUTANT_HALF_DUPLEX (fgets, send, one recv),
-<<<<<<< HEAD
  * MUTANT_Q_AS_LINE (q sent like any line), MUTANT_DRAIN_SOCKET (a blocking recv() loop inside the select() loop),
- * MUTANT_STDIN_EOF_IGNORED (read() == 0 on stdin taken for "nothing typed yet"). */
-=======
+ * MUTANT_STDIN_EOF_IGNORED (read() == 0 on stdin taken for "nothing typed yet"),
  * MUTANT_WHOLE_LINES_ONLY, MUTANT_CHAT_RESET_AS_EOF. */
->>>>>>> vocab
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
