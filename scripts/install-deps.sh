@@ -24,8 +24,11 @@ set -euo pipefail
 #                         starts munged, slurmctld and slurmd with a slurm.conf of its own and takes them down).
 #                         Under systemd Debian also starts its own munged (a local credential daemon); its slurmctld
 #                         and slurmd stay down, there being no /etc/slurm/slurm.conf
+#   nftables              `nft`, for an experiment's <link loss="..."/>: a rule in the experiment's own network
+#                         namespace drops that share of its packets (`numgen random`), where the kernel has no netem
+#                         qdisc (this one has none); iproute2's `tc` sets the rate (tbf) and, with netem, delay
 packages=(g++ cmake make libgtest-dev iproute2 libboost1.81-dev libpugixml-dev libcli11-dev nlohmann-json3-dev
-  libbenchmark-dev tcpdump bubblewrap python3 clang libbpf-dev pkg-config munge slurm-wlm)
+  libbenchmark-dev tcpdump bubblewrap python3 clang libbpf-dev pkg-config munge slurm-wlm nftables)
 
 missing=()
 if ! command -v dpkg-query >/dev/null 2>&1; then
