@@ -486,7 +486,7 @@ TEST(LoaderErrors, LinkValues) {
             "2: bad duration delay=\"20\" (e.g. 500ms, 2s, 1.5s, 1min)");
   EXPECT_EQ(only_error(kHead + "  <link delay=\"0ms\"/>\n</experiment>\n"),
             "2: delay=\"0ms\": leave delay= out for no delay");
-  EXPECT_EQ(only_error(kHead + "  <link jitter=\"5ms\"/>\n</experiment>\n").substr(0, 3), "2: ");
+  EXPECT_EQ(only_error(kHead + kServer + "  <link jitter=\"5ms\"/>\n</experiment>\n"), "3: unknown attribute \"jitter\" on <link>");
   EXPECT_EQ(only_error("<experiment id=\"t\" title=\"T\" isolation=\"host\">\n  <link loss=\"10%\"/>\n</experiment>\n"),
             "2: <link> impairs the experiment's own loopback: it needs a network namespace of its own "
             "(isolation=\"auto\" or \"netns\", not \"host\")");
