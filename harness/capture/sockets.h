@@ -55,9 +55,10 @@ class SocketSource {
   virtual std::string name() const = 0;
 };
 
-// NETLINK_SOCK_DIAG: three dumps per snapshot, TCP with each socket's tcp_info (for the retransmissions) (TCP of both families in one, UDP per family). Throws
-// std::system_error if the netlink socket cannot be opened or sock_diag does not answer. tcp_in_one_dump = false
-// asks for TCP once per family, as it does by itself on a kernel without the one-dump request (for tests).
+// NETLINK_SOCK_DIAG: three dumps per snapshot (TCP of both families in one, with each socket's tcp_info for its
+// retransmissions; UDP per family). Throws std::system_error if the netlink socket cannot be opened or sock_diag
+// does not answer. tcp_in_one_dump = false asks for TCP once per family, as it does by itself on a kernel without
+// the one-dump request (for tests).
 std::unique_ptr<SocketSource> make_netlink_source(bool tcp_in_one_dump = true);
 // /proc/net/{tcp,tcp6,udp,udp6}. The LISTEN backlog (Send-Q) and timers are not available there (reported 0), and
 // while sockets change during the read it may repeat (removed here) or miss one.
