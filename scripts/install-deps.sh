@@ -26,8 +26,11 @@ set -euo pipefail
 #                         and slurmd stay down, there being no /etc/slurm/slurm.conf
 #   sockperf, iperf3      outside yardsticks for lab 7's echo_bench in `make bench` (bench/echo_anchors.sh): sockperf's
 #                         ping-pong round trip and iperf3's one-stream throughput over loopback, measured in the same run
+#   nftables              `nft`, for an experiment's <link loss="..."/>: a rule in the experiment's own network
+#                         namespace drops that share of its packets (`numgen random`), where the kernel has no netem
+#                         qdisc (this one has none); iproute2's `tc` sets the rate (tbf) and, with netem, delay
 packages=(g++ cmake make libgtest-dev iproute2 libboost1.81-dev libpugixml-dev libcli11-dev nlohmann-json3-dev
-  libbenchmark-dev tcpdump bubblewrap python3 clang libbpf-dev pkg-config munge slurm-wlm sockperf iperf3)
+  libbenchmark-dev tcpdump bubblewrap python3 clang libbpf-dev pkg-config munge slurm-wlm sockperf iperf3 nftables)
 
 missing=()
 if ! command -v dpkg-query >/dev/null 2>&1; then

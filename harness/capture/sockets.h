@@ -34,6 +34,8 @@ struct SocketInfo {
   std::string timer;                     // "timewait", "on" (retransmit), "keepalive", "persist", or empty
   std::uint32_t timer_ms = 0;            // time left on that timer
   std::vector<SocketOwner> owners;
+  std::uint32_t retrans = 0;             // TCP: segments retransmitted over the connection's life (tcp_info's
+                                         // tcpi_total_retrans, as ss -ti's retrans:x/TOTAL); sock_diag only
 
   std::string protocol_name() const { return protocol == Protocol::kTcp ? "tcp" : "udp"; }
   std::string local() const;  // "127.0.0.1:8888", "[::1]:8888", "*:8888"
@@ -53,9 +55,10 @@ class SocketSource {
   virtual std::string name() const = 0;
 };
 
-// NETLINK_SOCK_DIAG: three dumps per snapshot (TCP of both families in one, UDP per family). Throws
-// std::system_error if the netlink socket cannot be opened or sock_diag does not answer. tcp_in_one_dump = false
-// asks for TCP once per family, as it does by itself on a kernel without the one-dump request (for tests).
+// NETLINK_SOCK_DIAG: three dumps per snapshot (TCP of both families in one, with each socket's tcp_info for its
+// retransmissions; UDP per family). Throws std::system_error if the netlink socket cannot be opened or sock_diag
+// does not answer. tcp_in_one_dump = false asks for TCP once per family, as it does by itself on a kernel without
+// the one-dump request (for tests).
 std::unique_ptr<SocketSource> make_netlink_source(bool tcp_in_one_dump = true);
 // /proc/net/{tcp,tcp6,udp,udp6}. The LISTEN backlog (Send-Q) and timers are not available there (reported 0), and
 // while sockets change during the read it may repeat (removed here) or miss one.
@@ -81,7 +84,7 @@ struct SocketFilter {
 };
 std::vector<SocketInfo> filtered(const std::vector<SocketInfo>& sockets, const SocketFilter& filter);
 
-// An ss-style table: State Recv-Q Send-Q Local Peer Timer Process.
+// An ss-style table: State Recv-Q Send-Q Local Peer Timer Process, and Retrans when any socket retransmitted.
 std::string format_table(const std::vector<SocketInfo>& sockets);
 
 }  // namespace socklab::harness

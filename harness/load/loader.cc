@@ -67,7 +67,7 @@ class Loader {
     if (root.attribute("isolation")) {
       std::string text = root.attribute("isolation").value();
       if (auto i = parse_isolation(text)) {
-        e.isolation = *i;
+        e.isolation = isolation_ = *i;
       } else {
         error(line(root), "bad isolation=\"" + text + "\" (auto, host or netns)");
       }
@@ -365,6 +365,51 @@ class Loader {
     return s;
   }
 
+  // <link loss="10%" delay="20ms" rate="1mbit"/>: each optional, none at all is a clean link again.
+  std::optional<LinkStep> parse(const pugi::xml_node& node, Tag<LinkStep>) {
+    LinkStep s;
+    if (!begin_action(node, s, {}, {"loss", "delay", "rate"})) return std::nullopt;
+    if (isolation_ == Isolation::kHost) {
+      error(s.line, "<link> impairs the experiment's own loopback: it needs a network namespace of its own "
+                    "(isolation=\"auto\" or \"netns\", not \"host\")");
+    }
+    if (node.attribute("loss")) s.loss = loss_attribute(node);
+    if (node.attribute("delay")) {
+      s.delay = duration(node, "delay");
+      if (s.delay && s.delay->count() == 0) error(s.line, "delay=\"0ms\": leave delay= out for no delay");
+    }
+    if (node.attribute("rate")) s.rate = rate_attribute(node);
+    return s;
+  }
+
+  // loss="10%", "0.5%": more than 0 and at most 100 percent, at most two decimals; kept in hundredths of a percent.
+  std::optional<int> loss_attribute(const pugi::xml_node& node) {
+    std::string text = node.attribute("loss").value();
+    std::smatch m;
+    if (std::regex_match(text, m, std::regex("([0-9]{1,3})(?:\\.([0-9]{1,2}))?%"))) {
+      std::string decimals = m[2].str();
+      decimals.resize(2, '0');
+      int hundredths = std::stoi(m[1].str()) * 100 + std::stoi(decimals);
+      if (hundredths > 0 && hundredths <= 10000) return hundredths;
+    }
+    error(line(node), "bad loss=\"" + text + "\" (the share of packets dropped: more than 0% and at most 100%, e.g. "
+                      "10% or 0.5%)");
+    return std::nullopt;
+  }
+
+  // rate="1mbit", "500kbit", "2gbit", "64000bit": bits per second, in tc's units (a k is 1000).
+  std::optional<std::uint64_t> rate_attribute(const pugi::xml_node& node) {
+    std::string text = node.attribute("rate").value();
+    std::smatch m;
+    if (std::regex_match(text, m, std::regex("([0-9]{1,9})(bit|kbit|mbit|gbit)"))) {
+      std::uint64_t unit = m[2] == "gbit" ? 1000000000 : m[2] == "mbit" ? 1000000 : m[2] == "kbit" ? 1000 : 1;
+      std::uint64_t rate = std::stoull(m[1].str()) * unit;
+      if (rate >= 8000 && rate <= 100000000000ull) return rate;
+    }
+    error(line(node), "bad rate=\"" + text + "\" (bits per second, from 8kbit to 100gbit: e.g. 1mbit, 500kbit, 2gbit)");
+    return std::nullopt;
+  }
+
   // --- checks ----------------------------------------------------------------------------------------------
   std::optional<ExpectOutputStep> parse(const pugi::xml_node& node, Tag<ExpectOutputStep>) {
     ExpectOutputStep s;
@@ -382,6 +427,27 @@ class Loader {
     s.process = process_ref(node, "process");
     s.duration = duration(node, "for").value_or(Millis(0));
     if (node.attribute("line") || node.attribute("regex") || node.attribute("contains")) s.only = text_match(node, "line");
+    return s;
+  }
+
+  // <expect-output-count process for (line|regex|contains) (count | min [max] | max)>
+  std::optional<ExpectOutputCountStep> parse(const pugi::xml_node& node, Tag<ExpectOutputCountStep>) {
+    ExpectOutputCountStep s;
+    if (!begin_check(node, s, {"process", "for"}, {"stream", "line", "regex", "contains", "count", "min", "max"})) {
+      return std::nullopt;
+    }
+    s.stream = stream(node);
+    s.process = process_ref(node, "process");
+    s.duration = duration(node, "for").value_or(Millis(0));
+    s.expected = text_match(node, "line");
+    auto number = [&](const char* attribute) { return static_cast<std::size_t>(integer(node, attribute, 0, 10000000).value_or(0)); };
+    bool count = node.attribute("count"), min = node.attribute("min"), max = node.attribute("max");
+    if (count && (min || max)) error(s.line, "<expect-output-count>: give count= or min= / max=, not both");
+    if (!count && !min && !max) error(s.line, "<expect-output-count> needs count=, min= or max=");
+    if (count) s.min = number("count"), s.max = s.min;
+    if (min) s.min = number("min");
+    if (max) s.max = number("max");
+    if (s.max && *s.max < s.min) error(s.line, "<expect-output-count>: max= is below min=");
     return s;
   }
 
@@ -413,7 +479,7 @@ class Loader {
   std::optional<ExpectSocketStep> parse(const pugi::xml_node& node, Tag<ExpectSocketStep>) {
     ExpectSocketStep s;
     if (!begin_check(node, s, {}, {"proto", "state", "local-port", "peer-port", "owner", "recv-q", "send-q", "count",
-                                   "min", "max", "absent", "distinct-owners"})) {
+                                   "min", "max", "absent", "distinct-owners", "min-retrans"})) {
       return std::nullopt;
     }
     std::string proto = node.attribute("proto") ? node.attribute("proto").value() : "tcp";
@@ -427,6 +493,10 @@ class Loader {
     s.send_q = queue_size(node, "send-q");
     socket_count(node, s);
     s.distinct_owners = boolean(node, "distinct-owners", false);
+    if (node.attribute("min-retrans")) {
+      s.min_retrans = static_cast<std::uint32_t>(integer(node, "min-retrans", 1, 1L << 30).value_or(1));
+      if (s.proto != Proto::kTcp) error(s.line, "min-retrans= counts TCP retransmissions: not with proto=\"udp\"");
+    }
     return s;
   }
 
@@ -748,6 +818,7 @@ class Loader {
   std::string path_;
   XmlFile xml_;
   bool graded_ = true;
+  Isolation isolation_ = Isolation::kAuto;  // the experiment's
   Visibility visibility_ = Visibility::kVisible;  // the experiment's, for its checks
   Names processes_, connections_, udp_sockets_, checks_;
   std::map<std::string, ChartSpec> charts_;  // declared so far

@@ -92,6 +92,7 @@ void templates(const TcpSendStep& s, const Visit& v) { v(s.text); }
 void templates(const TcpShutdownStep&, const Visit&) {}
 void templates(const TcpCloseStep&, const Visit&) {}
 void templates(const UdpSendStep& s, const Visit& v) { v(s.port), v(s.text); }
+void templates(const LinkStep&, const Visit&) {}
 void templates(const ExpectOutputStep& s, const Visit& v) { v(s.expected.text); }
 void templates(const ExpectNoOutputStep& s, const Visit& v) {
   if (s.only) v(s.only->text);
@@ -105,6 +106,7 @@ void templates(const ExpectTcpLineStep& s, const Visit& v) { v(s.expected.text);
 void templates(const ExpectTcpEofStep&, const Visit&) {}
 void templates(const ExpectDatagramStep& s, const Visit& v) { v(s.expected.text); }
 void templates(const MeasureStep&, const Visit&) {}
+void templates(const ExpectOutputCountStep& s, const Visit& v) { v(s.expected.text); }
 
 }  // namespace
 

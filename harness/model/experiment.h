@@ -193,6 +193,15 @@ struct UdpSendStep : StepBase {
   bool newline = false;
 };
 
+// The experiment's loopback as a lossy, slow link, from now on (each <link> replaces the one before; <link/> with no
+// attribute makes it clean again). Only inside the experiment's own network namespace: run/link.h says how.
+struct LinkStep : StepBase {
+  static constexpr const char* kElement = "link";
+  std::optional<int> loss;             // in hundredths of a percent: 10% is 1000 (0 < loss <= 10000)
+  std::optional<Millis> delay;         // one way, every packet (netem only)
+  std::optional<std::uint64_t> rate;   // bits per second
+};
+
 // --- checks ------------------------------------------------------------------------------------------------
 
 struct ExpectOutputStep : CheckBase {
@@ -243,6 +252,19 @@ struct ExpectSocketStep : CheckBase {
   std::optional<QueueSize> recv_q, send_q;
   std::optional<int> count, min_count, max_count;
   bool distinct_owners = false;     // the matching sockets are held by as many different processes
+  std::optional<std::uint32_t> min_retrans;  // TCP: at least this many segments retransmitted (tcp_info)
+};
+
+// How many lines matching it a process prints: counted from the last line an earlier check looked at, until its
+// stdout ends or `duration` has passed (sooner, when only min= is given and reached).
+struct ExpectOutputCountStep : CheckBase {
+  static constexpr const char* kElement = "expect-output-count";
+  std::string process;
+  Stream stream = Stream::kStdout;
+  TextMatch expected;                 // repeat is always 1
+  std::size_t min = 0;
+  std::optional<std::size_t> max;    // count= sets both
+  Millis duration{0};                 // for=: how long to count (it replaces the check's timeout)
 };
 
 struct ExpectFdCountStep : CheckBase {
@@ -291,10 +313,10 @@ struct MeasureStep : CheckBase {
 // --- steps -------------------------------------------------------------------------------------------------
 
 using Action = std::variant<StartStep, SendStep, CloseStdinStep, SignalStep, WaitStep, SnapshotStep, TcpConnectStep,
-                            TcpListenStep, TcpSendStep, TcpShutdownStep, TcpCloseStep, UdpSendStep>;
+                            TcpListenStep, TcpSendStep, TcpShutdownStep, TcpCloseStep, UdpSendStep, LinkStep>;
 using Check = std::variant<ExpectOutputStep, ExpectNoOutputStep, ExpectExitStep, ExpectRunningStep, ExpectSocketStep,
                            ExpectFdCountStep, ExpectNoZombiesStep, ExpectTcpLineStep, ExpectTcpEofStep,
-                           ExpectDatagramStep, MeasureStep>;
+                           ExpectDatagramStep, MeasureStep, ExpectOutputCountStep>;
 using Step = std::variant<Action, Check>;
 
 // Every check carries a CheckInfo, no action does: the variant a struct is in and its base must agree.

@@ -29,6 +29,8 @@ void checks_table(std::ostream& out, const ExperimentResult& r) {
     if (c.status != CheckResult::Status::kPassed) {
       out << esc(text::expected(c.expected)) << "\n" << esc(text::but_was(c.actual.substr(0, 400)));
       if (!c.hint.empty()) out << "\n" << esc(text::hint(c.hint));
+    } else {
+      out << esc(c.actual);  // what a counting check counted ("171 such lines"); empty for the others
     }
     out << "</td></tr>\n";
   }
@@ -37,12 +39,17 @@ void checks_table(std::ostream& out, const ExperimentResult& r) {
 
 void socket_table(std::ostream& out, const SnapshotRecord& s) {
   out << "<h3>" << esc(s.title) << " <small>(" << moment_text(s.at) << ")</small></h3>\n<table class=\"sockets\">"
-      << "<tr><th>Proto</th><th>State</th><th>Recv-Q</th><th>Send-Q</th><th>Local</th><th>Peer</th><th>Process</th></tr>\n";
+      << "<tr><th>Proto</th><th>State</th><th>Recv-Q</th><th>Send-Q</th><th>Local</th><th>Peer</th>";
+  // TCP's retransmissions (tcp_info), as the text table shows them: a column only when some socket has any.
+  bool retrans = std::any_of(s.sockets.begin(), s.sockets.end(), [](const SocketInfo& x) { return x.retrans > 0; });
+  out << (retrans ? "<th>Retrans</th>" : "") << "<th>Process</th></tr>\n";
   for (const SocketInfo& x : s.sockets) {
     std::string owners;
     for (const SocketOwner& o : x.owners) owners += (owners.empty() ? "" : ", ") + o.command + " (" + std::to_string(o.pid) + ")";
     out << "<tr><td>" << x.protocol_name() << "</td><td>" << esc(x.state) << "</td><td>" << x.recv_q << "</td><td>" << x.send_q
-        << "</td><td>" << esc(x.local()) << "</td><td>" << esc(x.peer()) << "</td><td>" << esc(owners) << "</td></tr>\n";
+        << "</td><td>" << esc(x.local()) << "</td><td>" << esc(x.peer()) << "</td><td>";
+    if (retrans) out << (x.protocol == Protocol::kTcp ? std::to_string(x.retrans) : "") << "</td><td>";
+    out << esc(owners) << "</td></tr>\n";
   }
   out << "</table>\n";
 }

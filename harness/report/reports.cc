@@ -47,7 +47,8 @@ class TextReporter : public Reporter {
   void check(const CheckResult& c) override {
     std::string points = c.max_points > 0 ? " (" + std::to_string(c.points) + "/" + std::to_string(c.max_points) + ")" : "";
     if (c.status == CheckResult::Status::kPassed) {
-      out_ << "   " << paint("32", "✔ " + c.name) << points << "\n";
+      // (a check that counts says what it counted even when it passed: "171 such lines")
+      out_ << "   " << paint("32", "✔ " + c.name) << points << (c.actual.empty() ? "" : paint("2", "  " + terminal_safe(c.actual))) << "\n";
     } else if (c.status == CheckResult::Status::kNotRun) {
       out_ << "   " << paint("33", "– " + c.name) << points << paint("2", "  " + terminal_safe(c.actual.substr(0, c.actual.find('\n')))) << "\n";
     } else {
@@ -135,7 +136,7 @@ nlohmann::json socket_json(const SocketInfo& s) {
   for (const SocketOwner& o : s.owners) owners.push_back({{"pid", o.pid}, {"command", o.command}, {"fd", o.fd}});
   return {{"proto", s.protocol_name()}, {"state", s.state}, {"recv_q", s.recv_q}, {"send_q", s.send_q},
           {"local", s.local()}, {"peer", s.peer()}, {"local_port", s.local_port}, {"peer_port", s.peer_port},
-          {"inode", s.inode}, {"timer", s.timer}, {"timer_ms", s.timer_ms}, {"owners", owners}};
+          {"inode", s.inode}, {"timer", s.timer}, {"timer_ms", s.timer_ms}, {"retrans", s.retrans}, {"owners", owners}};
 }
 
 class JsonReporter : public Reporter {

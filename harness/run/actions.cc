@@ -390,4 +390,24 @@ void ExperimentRun::receive_udp(RawUdp* u) {
   });
 }
 
+// --- the link ----------------------------------------------------------------------------------------------
+
+// Impairs the loopback of the experiment's own namespace, and only there: on the host it would slow every program of
+// the machine (the loader refuses <link> with isolation="host"; this is an "auto" experiment that got no namespace).
+void ExperimentRun::act(const LinkStep& step) {
+  if (result_.isolation != Isolation::kNetns) {
+    record_step(step, "link: not made — no network namespace of its own", false);
+    throw Aborted{"<link> impairs the experiment's own loopback, and this experiment has no network namespace of its "
+                  "own (run it as root, or where user namespaces are allowed)"};
+  }
+  std::string made;
+  try {
+    made = link_.apply(step);
+  } catch (const LinkError& e) {
+    record_step(step, std::string("link: ") + e.what(), false);
+    throw Aborted{std::string("link: ") + e.what()};
+  }
+  record_step(step, "link: " + made);
+}
+
 }  // namespace socklab::harness

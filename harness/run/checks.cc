@@ -105,6 +105,7 @@ std::string describe_sockets(const ExpectSocketStep& step, const std::string& lo
   if (step.recv_q) what += ", Recv-Q " + step.recv_q->text();
   if (step.send_q) what += ", Send-Q " + step.send_q->text();
   if (!step.owner.empty()) what += ", owned by " + step.owner + " (or its children)";
+  if (step.min_retrans) what += ", at least " + std::to_string(*step.min_retrans) + " segment(s) retransmitted";
   if (step.distinct_owners) what += ", each held by a different process";
   std::string how_many = step.count ? (*step.count == 0 ? "no " : "exactly " + std::to_string(*step.count) + " ")
                          : step.min_count && step.max_count ? "between " + std::to_string(*step.min_count) + " and " + std::to_string(*step.max_count) + " "
@@ -172,6 +173,36 @@ void ExperimentRun::evaluate(const ExpectNoOutputStep& step, CheckResult& c) {
     std::string what = step.only ? "no " + describe_match(step.only->match, unwanted, "line").substr(2) : "no output";
     fail(c, what + " on " + step.process + "'s " + stream_name(step.stream) + " for " + seconds(scaled(step.duration)),
          quoted(*line), output_detail(p));
+  }
+}
+
+// The matching lines from the last one an earlier check looked at, counted until the stream ends or for= has passed
+// (a count that is final: no line may still come); with only min= it passes as soon as that many came, and a count
+// above max= fails at once. It says how many it counted, passed or not.
+void ExperimentRun::evaluate(const ExpectOutputCountStep& step, CheckResult& c) {
+  auto deadline = deadline_after(step.duration);
+  ProcState& p = proc(step.process);
+  bool err = step.stream == Stream::kStderr;
+  const OutputStream& stream = err ? p.process->err() : p.process->out();
+  std::size_t& cursor = err ? p.cursor_err : p.cursor_out;
+  std::string expected = placeholders_.fill(step.expected.text);
+  LineMatcher matches(step.expected.match, expected);
+  std::size_t count = 0;
+  auto settled = [&] {  // counts the new lines; true once the verdict cannot change
+    for (; cursor < stream.lines.size(); ++cursor) count += matches(stream.lines[cursor]) ? 1 : 0;
+    if (step.max) return *step.max < count || stream.closed;
+    return count >= step.min || stream.closed;
+  };
+  wait_event(settled, deadline);
+  settled();
+  std::string how_many = step.max && *step.max == step.min ? "exactly " + std::to_string(step.min)
+                         : step.max ? "between " + std::to_string(step.min) + " and " + std::to_string(*step.max)
+                                    : "at least " + std::to_string(step.min);
+  c.actual = std::to_string(count) + " such line" + (count == 1 ? "" : "s");
+  if (count < step.min || (step.max && count > *step.max)) {
+    fail(c, how_many + " lines " + describe_match(step.expected.match, expected, "line").substr(7) + " on " + step.process +
+                "'s " + stream_name(step.stream) + " within " + seconds(scaled(step.duration)),
+         c.actual + exit_note(p), output_detail(p));
   }
 }
 
@@ -265,6 +296,7 @@ bool ExperimentRun::socket_matches(const ExpectSocketStep& step, const SocketInf
   if (!peer.empty() && std::to_string(s.peer_port) != peer) return false;
   if (step.recv_q && !step.recv_q->holds(s.recv_q)) return false;
   if (step.send_q && !step.send_q->holds(s.send_q)) return false;
+  if (step.min_retrans && s.retrans < *step.min_retrans) return false;
   return step.owner.empty() || owned_by(s, step.owner);
 }
 

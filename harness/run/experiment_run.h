@@ -18,6 +18,7 @@
 
 #include "capture/packets.h"
 #include "capture/timeline.h"
+#include "run/link.h"
 #include "run/runner.h"
 
 namespace socklab::harness {
@@ -142,6 +143,7 @@ class ExperimentRun {
   void act(const TcpShutdownStep& step);
   void act(const TcpCloseStep& step);
   void act(const UdpSendStep& step);
+  void act(const LinkStep& step);
   ProcState& launch(const StartStep& step, const ProcessSpec& spec, const std::string& command);
   bool wait_ready(const StartStep& step, ProcState& p, std::string& ready);
   void connect_tcp(const TcpConnectStep& step, const std::string& port, const std::string& from);
@@ -168,6 +170,7 @@ class ExperimentRun {
   void evaluate(const ExpectTcpEofStep& step, CheckResult& c);
   void evaluate(const ExpectDatagramStep& step, CheckResult& c);
   void evaluate(const MeasureStep& step, CheckResult& c);
+  void evaluate(const ExpectOutputCountStep& step, CheckResult& c);
   bool socket_matches(const ExpectSocketStep& step, const SocketInfo& s, const std::string& local, const std::string& peer);
 
   EventLoop& loop_;
@@ -191,6 +194,7 @@ class ExperimentRun {
   std::unique_ptr<TimelineRecorder> timeline_;
   std::unique_ptr<PacketCapture> packets_;
   std::unique_ptr<asio::steady_timer> poll_timer_;
+  Link link_;  // the loopback's impairments (<link>), in the experiment's namespace
 };
 
 }  // namespace socklab::harness

@@ -53,6 +53,7 @@ void to_json(json& j, const SocketInfo& s) {
        {"inode", s.inode},
        {"timer", s.timer},
        {"timer_ms", s.timer_ms},
+       {"retrans", s.retrans},
        {"owners", s.owners}};
 }
 
@@ -69,6 +70,7 @@ void from_json(const json& j, SocketInfo& s) {
   read(j, "inode", s.inode);
   read(j, "timer", s.timer);
   read(j, "timer_ms", s.timer_ms);
+  read(j, "retrans", s.retrans);
   read(j, "owners", s.owners);
 }
 

@@ -530,3 +530,83 @@ TEST(Loader, ReportsBadVisibility) {
   EXPECT_EQ(only_error("<experiment id=\"t\" title=\"T\" graded=\"false\" visibility=\"after-due-date\">\n" + kServer + "</experiment>\n"),
             "1: an observation-only experiment (graded=\"false\") has no visibility: students never see it");
 }
+
+// <link>: loss in hundredths of a percent, delay a duration, rate in bits per second (tc's units); none at all is a
+// clean link again.
+TEST(LoaderSteps, Link) {
+  Experiment e = valid("  <link loss=\"10%\" delay=\"20ms\" rate=\"1mbit\"/>\n  <link loss=\"0.5%\"/>\n"
+                       "  <link rate=\"500kbit\"/>\n  <link/>\n");
+  const auto& all = step<LinkStep>(e, 0);
+  EXPECT_EQ(all.loss, 1000);
+  EXPECT_EQ(all.delay, Millis(20));
+  EXPECT_EQ(all.rate, 1000000u);
+  EXPECT_EQ(step<LinkStep>(e, 1).loss, 50);
+  EXPECT_EQ(step<LinkStep>(e, 2).rate, 500000u);
+  const auto& clean = step<LinkStep>(e, 3);
+  EXPECT_FALSE(clean.loss || clean.delay || clean.rate);
+  EXPECT_FALSE(is_check(e.steps[0]));
+}
+
+// Bad link values are errors at their line, and a link on the host's own loopback is refused.
+TEST(LoaderErrors, LinkValues) {
+  EXPECT_EQ(only_error(kHead + "  <link loss=\"110%\"/>\n</experiment>\n"),
+            "2: bad loss=\"110%\" (the share of packets dropped: more than 0% and at most 100%, e.g. 10% or 0.5%)");
+  EXPECT_EQ(only_error(kHead + "  <link loss=\"10\"/>\n</experiment>\n"),
+            "2: bad loss=\"10\" (the share of packets dropped: more than 0% and at most 100%, e.g. 10% or 0.5%)");
+  EXPECT_EQ(only_error(kHead + "  <link loss=\"0%\"/>\n</experiment>\n"),
+            "2: bad loss=\"0%\" (the share of packets dropped: more than 0% and at most 100%, e.g. 10% or 0.5%)");
+  EXPECT_EQ(only_error(kHead + "  <link loss=\"0.125%\"/>\n</experiment>\n"),
+            "2: bad loss=\"0.125%\" (the share of packets dropped: more than 0% and at most 100%, e.g. 10% or 0.5%)");
+  EXPECT_EQ(only_error(kHead + "  <link rate=\"1mbps\"/>\n</experiment>\n"),
+            "2: bad rate=\"1mbps\" (bits per second, from 8kbit to 100gbit: e.g. 1mbit, 500kbit, 2gbit)");
+  EXPECT_EQ(only_error(kHead + "  <link rate=\"100bit\"/>\n</experiment>\n"),
+            "2: bad rate=\"100bit\" (bits per second, from 8kbit to 100gbit: e.g. 1mbit, 500kbit, 2gbit)");
+  EXPECT_EQ(only_error(kHead + "  <link delay=\"20\"/>\n</experiment>\n"),
+            "2: bad duration delay=\"20\" (e.g. 500ms, 2s, 1.5s, 1min)");
+  EXPECT_EQ(only_error(kHead + "  <link delay=\"0ms\"/>\n</experiment>\n"),
+            "2: delay=\"0ms\": leave delay= out for no delay");
+  EXPECT_EQ(only_error(kHead + kServer + "  <link jitter=\"5ms\"/>\n</experiment>\n"), "3: unknown attribute \"jitter\" on <link>");
+  EXPECT_EQ(only_error("<experiment id=\"t\" title=\"T\" isolation=\"host\">\n  <link loss=\"10%\"/>\n</experiment>\n"),
+            "2: <link> impairs the experiment's own loopback: it needs a network namespace of its own "
+            "(isolation=\"auto\" or \"netns\", not \"host\")");
+}
+
+// <expect-output-count>: count= is min and max at once; min= alone, or with max=; for= is required.
+TEST(LoaderSteps, ExpectOutputCount) {
+  Experiment e = valid(kServer +
+                       "  <expect-output-count name=\"a\" process=\"server\" line=\"x\" count=\"3\" for=\"1s\"/>\n"
+                       "  <expect-output-count name=\"b\" process=\"server\" regex=\"^y\" min=\"2\" max=\"9\" for=\"2s\" stream=\"stderr\"/>\n"
+                       "  <expect-output-count name=\"c\" process=\"server\" contains=\"z\" min=\"5\" for=\"500ms\"/>\n");
+  const auto& a = step<ExpectOutputCountStep>(e, 1);
+  EXPECT_EQ(a.min, 3u);
+  EXPECT_EQ(a.max, 3u);
+  EXPECT_EQ(a.duration, Millis(1000));
+  EXPECT_EQ(a.expected.match, Match::kExact);
+  const auto& b = step<ExpectOutputCountStep>(e, 2);
+  EXPECT_EQ(b.min, 2u);
+  EXPECT_EQ(b.max, 9u);
+  EXPECT_EQ(b.stream, Stream::kStderr);
+  EXPECT_EQ(b.expected.match, Match::kRegex);
+  const auto& c = step<ExpectOutputCountStep>(e, 3);
+  EXPECT_EQ(c.min, 5u);
+  EXPECT_FALSE(c.max.has_value());
+}
+
+TEST(LoaderErrors, ExpectOutputCount) {
+  EXPECT_EQ(only_error(kHead + kServer + "  <expect-output-count name=\"a\" process=\"server\" line=\"x\" for=\"1s\"/>\n</experiment>\n"),
+            "3: <expect-output-count> needs count=, min= or max=");
+  EXPECT_EQ(only_error(kHead + kServer + "  <expect-output-count name=\"a\" process=\"server\" line=\"x\" count=\"1\" min=\"1\" for=\"1s\"/>\n</experiment>\n"),
+            "3: <expect-output-count>: give count= or min= / max=, not both");
+  EXPECT_EQ(only_error(kHead + kServer + "  <expect-output-count name=\"a\" process=\"server\" line=\"x\" min=\"5\" max=\"4\" for=\"1s\"/>\n</experiment>\n"),
+            "3: <expect-output-count>: max= is below min=");
+  EXPECT_EQ(only_error(kHead + kServer + "  <expect-output-count name=\"a\" process=\"server\" line=\"x\" min=\"5\"/>\n</experiment>\n"),
+            "3: <expect-output-count> needs the attribute \"for\"");
+}
+
+// min-retrans= on a TCP expect-socket; UDP has no retransmissions to count.
+TEST(LoaderSteps, ExpectSocketMinRetrans) {
+  Experiment e = valid("  <expect-socket name=\"r\" state=\"ESTAB\" min-retrans=\"2\"/>\n");
+  EXPECT_EQ(step<ExpectSocketStep>(e, 0).min_retrans, 2u);
+  EXPECT_EQ(only_error(kHead + "  <expect-socket name=\"r\" proto=\"udp\" min-retrans=\"1\"/>\n</experiment>\n"),
+            "2: min-retrans= counts TCP retransmissions: not with proto=\"udp\"");
+}

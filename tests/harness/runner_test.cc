@@ -190,3 +190,27 @@ TEST(RunnerRawTcp, AConnectionThatNeverReadsFillsTheQueuesAndComparisonsSeeIt) {
   EXPECT_EQ(r.checks[4].status, S::kFailed) << statuses(r);
   EXPECT_NE(r.checks[4].expected.find("Recv-Q below 1"), std::string::npos) << r.checks[4].expected;
 }
+
+// expect-output-count counts until the stream ends (seq prints 1..5 and exits: the verdict comes long before for=),
+// fails at once when the count is above max=, and says what it counted, passed or not.
+TEST(Runner, ExpectOutputCountEndsWithTheStreamAndFailsAboveMax) {
+  Experiment e = load_text("count", R"(<experiment id="t.count" title="count lines" isolation="host">
+  <start id="five" program="seq" args="5"/>
+  <expect-output-count name="five numbers" process="five" regex="^[0-9]+$" count="5" for="20s"/>
+  <start id="again" program="seq" args="5"/>
+  <expect-output-count name="at most four" process="again" regex="^[0-9]+$" min="1" max="4" for="20s"/>
+</experiment>)");
+  EventLoop loop;
+  auto launcher = make_boost_launcher(loop);
+  Reporter silent;
+  RunOptions options;
+  options.bins["seq"] = "/usr/bin/seq";
+  Runner runner(loop, *launcher, options, silent);
+  ExperimentResult r = runner.run(e);
+  ASSERT_EQ(r.checks.size(), 2u) << r.error;
+  EXPECT_EQ(r.checks[0].status, CheckResult::Status::kPassed) << r.checks[0].actual;
+  EXPECT_EQ(r.checks[0].actual, "5 such lines");
+  EXPECT_EQ(r.checks[1].status, CheckResult::Status::kFailed);
+  EXPECT_EQ(r.checks[1].actual.substr(0, 12), "5 such lines") << r.checks[1].actual;
+  EXPECT_LT(r.duration, 10.0) << "neither check should have waited for its for=20s";
+}

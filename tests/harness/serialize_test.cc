@@ -24,7 +24,8 @@ ExperimentResult full_result() {
                     1234567890123ull,
                     "timewait",
                     59000,
-                    {SocketOwner{4242, "echo_server", 7}}};
+                    {SocketOwner{4242, "echo_server", 7}},
+                    3};
   Packet packet{0.1 + 1e-17, "127.0.0.1:40712", "127.0.0.1:8888", 40712, 8888,    true, true, true, true,
                 true,        4000000000u,       123456789u,       5,     "hello", true};
   ExperimentResult r;
