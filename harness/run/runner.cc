@@ -373,6 +373,11 @@ void ExperimentRun::cleanup() {
 ProcessRecord ExperimentRun::process_record(const std::string& id, ProcState& p) {
   bool was_running = !p.process->exit_status().has_value();
   p.process->terminate_group(scaled(options_.grace));
+  // What it wrote before it ended may still wait in the pipe or pty: read on to the end (every byte counted), but not
+  // for ever (a grandchild that escaped may hold the other end open until kill_stray_children).
+  const OutputStream &out = p.process->out(), &err = p.process->err();
+  // (cleanup runs from the destructor too: run the loop directly, never throw as wait_event does on Ctrl-C.)
+  loop_.run_until([&] { return interrupted_ || (out.closed && err.closed); }, Clock::now() + scaled(Millis(1000)));
   ProcessRecord r;
   r.id = id;
   r.program = p.program;
