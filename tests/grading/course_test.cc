@@ -33,30 +33,11 @@ fs::path shipped(const std::string& name) {
   return dir;
 }
 
-struct Mutant {
-  std::string name, program;
-  std::set<std::string> expected;  // "experiment-id/check name"
-};
-
-void PrintTo(const Mutant& m, std::ostream* os) { *os << m.name << " (" << m.program << ")"; }
+using grade_support::Mutant;
 
 // mutants/expected_failures.txt, in the format of tests/mutants/expected_failures.txt.
 std::vector<Mutant> load_table() {
-  std::ifstream file(kCourse + "/mutants/expected_failures.txt");
-  std::vector<Mutant> mutants;
-  for (std::string line; std::getline(file, line);) {
-    std::string trimmed = line.substr(std::min(line.find_first_not_of(' '), line.size()));
-    if (trimmed.empty() || trimmed[0] == '#') continue;
-    if (line.rfind("mutant ", 0) == 0) {
-      std::istringstream words(line.substr(7));
-      Mutant m;
-      words >> m.name >> m.program;
-      mutants.push_back(m);
-    } else if (!mutants.empty()) {
-      mutants.back().expected.insert(trimmed);
-    }
-  }
-  return mutants;
+  return grade_support::load_mutant_table(kCourse + "/mutants/expected_failures.txt");
 }
 
 // Every check that did not pass, as "experiment/name".

@@ -111,4 +111,24 @@ std::string failed_checks(const nlohmann::json& report) {
   return out;
 }
 
+void PrintTo(const Mutant& m, std::ostream* os) { *os << m.name << " (" << m.program << ")"; }
+
+std::vector<Mutant> load_mutant_table(const std::string& path) {
+  std::ifstream file(path);
+  std::vector<Mutant> mutants;
+  for (std::string line; std::getline(file, line);) {
+    std::string trimmed = line.substr(std::min(line.find_first_not_of(' '), line.size()));
+    if (trimmed.empty() || trimmed[0] == '#') continue;
+    if (line.rfind("mutant ", 0) == 0) {
+      std::istringstream words(line.substr(7));
+      Mutant m;
+      words >> m.name >> m.program;
+      mutants.push_back(m);
+    } else if (!mutants.empty()) {
+      mutants.back().expected.insert(trimmed);
+    }
+  }
+  return mutants;
+}
+
 }  // namespace grade_support

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <ostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,5 +55,15 @@ Graded grade(const std::string& lab, const fs::path& dir, std::vector<std::strin
 
 // Every check that did not pass, one per line: "experiment/name: actual".
 std::string failed_checks(const nlohmann::json& report);
+
+// A mutant as an expected-failures table lists it (tests/mutants/expected_failures.txt, and a course's own
+// mutants/expected_failures.txt in the same format): "mutant NAME PROGRAM", then one indented
+// "EXPERIMENT-ID/CHECK NAME" per check it must fail; # starts a comment.
+struct Mutant {
+  std::string name, program;
+  std::set<std::string> expected;
+};
+void PrintTo(const Mutant& m, std::ostream* os);
+std::vector<Mutant> load_mutant_table(const std::string& path);
 
 }  // namespace grade_support

@@ -19,29 +19,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Mutant {
-  std::string name, program;
-  std::set<std::string> expected;  // "experiment-id/check name"
-};
-
-void PrintTo(const Mutant& m, std::ostream* os) { *os << m.name << " (" << m.program << ")"; }
+using grade_support::Mutant;
 
 std::vector<Mutant> load_table() {
-  std::ifstream file(std::string(SOCKLAB_SOURCE_DIR) + "/tests/mutants/expected_failures.txt");
-  std::vector<Mutant> mutants;
-  for (std::string line; std::getline(file, line);) {
-    std::string trimmed = line.substr(std::min(line.find_first_not_of(' '), line.size()));
-    if (trimmed.empty() || trimmed[0] == '#') continue;
-    if (line.rfind("mutant ", 0) == 0) {
-      std::istringstream words(line.substr(7));
-      Mutant m;
-      words >> m.name >> m.program;
-      mutants.push_back(m);
-    } else if (!mutants.empty()) {
-      mutants.back().expected.insert(trimmed);
-    }
-  }
-  return mutants;
+  return grade_support::load_mutant_table(std::string(SOCKLAB_SOURCE_DIR) + "/tests/mutants/expected_failures.txt");
 }
 
 // The project's labs, from their manifests.
