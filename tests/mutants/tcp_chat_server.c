@@ -2,7 +2,7 @@
  * Mutants: MUTANT_OWN_LINE_BACK, MUTANT_BLOCKING_HUB, MUTANT_STALE_MEMBER, MUTANT_FD_LEAK, MUTANT_IGNORE_MAX_CLIENTS,
  * MUTANT_CHAT_SILENT, MUTANT_CHAT_NO_JOIN_NOTICE, MUTANT_NO_LEAVE_NOTICE, MUTANT_NO_SENDER_PREFIX, MUTANT_EOF_AS_NO_DATA,
  * MUTANT_DIE_ON_ERROR, MUTANT_HALF_LINE_ON_RESET, MUTANT_CHAT_NO_SIGTERM, MUTANT_KEEPS_CR, MUTANT_CHAT_SKIP_EMPTY,
- * MUTANT_LONG_LINE_SPLIT, MUTANT_MAX_CLIENTS_UNCHECKED, MUTANT_HALF_LINE_DROPPED. */
+ * MUTANT_LONG_LINE_SPLIT, MUTANT_MAX_CLIENTS_UNCHECKED, MUTANT_HALF_LINE_DROPPED, MUTANT_CHAT_PORT_UNCHECKED. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -222,10 +222,14 @@ int main(int argc, char **argv) {
       port = atoi(argv[i]);
     }
   }
+  int bad_port = port < 1 || port > 65535;
+#ifdef MUTANT_CHAT_PORT_UNCHECKED
+  bad_port = 0; /* mistake: the port as atoi() gives it: 70000 wraps to 4464, a missing one is 0 (the kernel picks) */
+#endif
 #ifdef MUTANT_MAX_CLIENTS_UNCHECKED
-  if (port < 1 || port > 65535 || !mode) { /* mistake: --max-clients taken as atoi() gives it, unchecked */
+  if (bad_port || !mode) { /* mistake: --max-clients taken as atoi() gives it, unchecked */
 #else
-  if (port < 1 || port > 65535 || !mode || maxc < 1 || maxc > MAXC) {
+  if (bad_port || !mode || maxc < 1 || maxc > MAXC) {
 #endif
     fprintf(stderr, "usage: tcp_chat_server PORT --mode p2p|hub [--max-clients N]\n");
     return 2;

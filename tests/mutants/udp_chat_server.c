@@ -2,7 +2,7 @@
  * MUTANT_CRASH_ON_EMPTY, MUTANT_REJOIN_REFUSED, MUTANT_COMMANDS_ANY_CASE, MUTANT_BAD_JOIN_IGNORED,
  * MUTANT_LEAVE_PREFIX, MUTANT_REFUSE_EMPTY_MSG, MUTANT_NO_LENGTH_CHECK, MUTANT_NO_JOIN_NOTICE,
  * MUTANT_BREAK_NOT_CONTINUE, MUTANT_GUESTS_SPEAK, MUTANT_TCP_LEFTOVER, MUTANT_CONNECTS_TO_CLIENT,
- * MUTANT_JOIN_TWICE. */
+ * MUTANT_JOIN_TWICE, MUTANT_UDP_PORT_UNCHECKED. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -61,10 +61,14 @@ static int good_nick(const char *n) {
 }
 
 int main(int argc, char **argv) {
+#ifndef MUTANT_UDP_PORT_UNCHECKED /* mistake: no checks: without a port atoi(NULL) crashes, 70000 wraps to 4464 */
   if (argc != 2 || atoi(argv[1]) < 1 || atoi(argv[1]) > 65535) {
     fprintf(stderr, "usage: udp_chat_server PORT\n");
     return 2;
   }
+#else
+  (void)argc;
+#endif
   s = socket(AF_INET, SOCK_DGRAM, 0);
   struct sockaddr_in a = {0};
   a.sin_family = AF_INET;
