@@ -2,7 +2,7 @@
  * MUTANT_Q_AS_LINE (q sent like any line), MUTANT_DRAIN_SOCKET (a blocking recv() loop inside the select() loop),
  * MUTANT_STDIN_EOF_IGNORED (read() == 0 on stdin taken for "nothing typed yet"),
  * MUTANT_WHOLE_LINES_ONLY, MUTANT_CHAT_RESET_AS_EOF, MUTANT_CHAT_CLIENT_PORT_UNCHECKED,
- * MUTANT_CONNECT_EXIT_MINUS_ONE. */
+ * MUTANT_CONNECT_EXIT_MINUS_ONE, MUTANT_CHAT_CLIENT_NO_SIGTERM. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -13,6 +13,12 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+/* SIGINT/SIGTERM: the kernel closes the socket as we go; _exit() is async-signal-safe */
+static void on_stop(int sig) {
+  (void)sig;
+  _exit(0);
+}
 
 int main(int argc, char **argv) {
   const char *host = "127.0.0.1";
@@ -30,6 +36,10 @@ int main(int argc, char **argv) {
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
+  signal(SIGINT, on_stop);
+#ifndef MUTANT_CHAT_CLIENT_NO_SIGTERM /* mistake: only Ctrl-C handled; SIGTERM kills the client */
+  signal(SIGTERM, on_stop);
+#endif
   int s = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a = {0};
   a.sin_family = AF_INET;
