@@ -2,7 +2,7 @@
  * MUTANT_Q_AS_LINE (q sent like any line), MUTANT_DRAIN_SOCKET (a blocking recv() loop inside the select() loop),
  * MUTANT_STDIN_EOF_IGNORED (read() == 0 on stdin taken for "nothing typed yet"),
  * MUTANT_WHOLE_LINES_ONLY, MUTANT_CHAT_RESET_AS_EOF, MUTANT_CHAT_CLIENT_PORT_UNCHECKED,
- * MUTANT_CONNECT_EXIT_MINUS_ONE, MUTANT_CHAT_CLIENT_NO_SIGTERM. */
+ * MUTANT_CONNECT_EXIT_MINUS_ONE, MUTANT_CHAT_CLIENT_NO_SIGTERM, MUTANT_CHAT_LAST_LINE_DROPPED. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -120,7 +120,15 @@ int main(int argc, char **argv) {
 #ifdef MUTANT_STDIN_EOF_IGNORED
       if (r == 0) continue; /* mistake: 0 taken for "nothing typed yet"; select() reports stdin readable for ever */
 #endif
-      if (r <= 0) break;
+      if (r <= 0) {
+#ifndef MUTANT_CHAT_LAST_LINE_DROPPED /* mistake: the bytes typed after the last \n are forgotten at the end of input */
+        if (have > 0) { /* a last line without \n is a line too: send it, with its \n, before the q */
+          line[have++] = '\n';
+          send(s, line, have, 0);
+        }
+#endif
+        break;
+      }
       have += r;
       char *nl;
       int leave = 0;
