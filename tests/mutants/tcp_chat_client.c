@@ -1,7 +1,8 @@
 /* tcp_chat_client the student way, in C, with select(). Mutants: MUTANT_HALF_DUPLEX (fgets, send, one recv),
  * MUTANT_Q_AS_LINE (q sent like any line), MUTANT_DRAIN_SOCKET (a blocking recv() loop inside the select() loop),
  * MUTANT_STDIN_EOF_IGNORED (read() == 0 on stdin taken for "nothing typed yet"),
- * MUTANT_WHOLE_LINES_ONLY, MUTANT_CHAT_RESET_AS_EOF. */
+ * MUTANT_WHOLE_LINES_ONLY, MUTANT_CHAT_RESET_AS_EOF, MUTANT_CHAT_CLIENT_PORT_UNCHECKED,
+ * MUTANT_CONNECT_EXIT_MINUS_ONE, MUTANT_CHAT_CLIENT_NO_SIGTERM, MUTANT_CHAT_LAST_LINE_DROPPED. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -13,6 +14,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* SIGINT/SIGTERM: the kernel closes the socket as we go; _exit() is async-signal-safe */
+static void on_stop(int sig) {
+  (void)sig;
+  _exit(0);
+}
+
 int main(int argc, char **argv) {
   const char *host = "127.0.0.1";
   int port = 0;
@@ -20,11 +27,19 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[i], "-a") && i + 1 < argc) host = argv[++i];
     else if (!strcmp(argv[i], "-p") && i + 1 < argc) port = atoi(argv[++i]);
   }
-  if (port < 1 || port > 65535) {
+  int bad_port = port < 1 || port > 65535;
+#ifdef MUTANT_CHAT_CLIENT_PORT_UNCHECKED
+  bad_port = 0; /* mistake: the port as atoi() gives it: 70000 wraps to 4464, a missing -p is port 0 */
+#endif
+  if (bad_port) {
     fprintf(stderr, "usage: tcp_chat_client [-a ADDR] -p PORT\n");
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
+  signal(SIGINT, on_stop);
+#ifndef MUTANT_CHAT_CLIENT_NO_SIGTERM /* mistake: only Ctrl-C handled; SIGTERM kills the client */
+  signal(SIGTERM, on_stop);
+#endif
   int s = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a = {0};
   a.sin_family = AF_INET;
@@ -32,6 +47,9 @@ int main(int argc, char **argv) {
   inet_pton(AF_INET, strcmp(host, "localhost") ? host : "127.0.0.1", &a.sin_addr);
   if (connect(s, (struct sockaddr *)&a, sizeof a) < 0) {
     fprintf(stderr, "tcp_chat_client: connect: %s\n", strerror(errno));
+#ifdef MUTANT_CONNECT_EXIT_MINUS_ONE
+    return -1; /* mistake: main() returning -1: the shell sees exit status 255, not 1 */
+#endif
     return 1;
   }
   static char buf[70000], line[70000];
@@ -102,7 +120,15 @@ int main(int argc, char **argv) {
 #ifdef MUTANT_STDIN_EOF_IGNORED
       if (r == 0) continue; /* mistake: 0 taken for "nothing typed yet"; select() reports stdin readable for ever */
 #endif
-      if (r <= 0) break;
+      if (r <= 0) {
+#ifndef MUTANT_CHAT_LAST_LINE_DROPPED /* mistake: the bytes typed after the last \n are forgotten at the end of input */
+        if (have > 0) { /* a last line without \n is a line too: send it, with its \n, before the q */
+          line[have++] = '\n';
+          send(s, line, have, 0);
+        }
+#endif
+        break;
+      }
       have += r;
       char *nl;
       int leave = 0;

@@ -2,7 +2,8 @@
  * Mutants: MUTANT_OWN_LINE_BACK, MUTANT_BLOCKING_HUB, MUTANT_STALE_MEMBER, MUTANT_FD_LEAK, MUTANT_IGNORE_MAX_CLIENTS,
  * MUTANT_CHAT_SILENT, MUTANT_CHAT_NO_JOIN_NOTICE, MUTANT_NO_LEAVE_NOTICE, MUTANT_NO_SENDER_PREFIX, MUTANT_EOF_AS_NO_DATA,
  * MUTANT_DIE_ON_ERROR, MUTANT_HALF_LINE_ON_RESET, MUTANT_CHAT_NO_SIGTERM, MUTANT_KEEPS_CR, MUTANT_CHAT_SKIP_EMPTY,
- * MUTANT_LONG_LINE_SPLIT, MUTANT_MAX_CLIENTS_UNCHECKED, MUTANT_HALF_LINE_DROPPED. */
+ * MUTANT_LONG_LINE_SPLIT, MUTANT_MAX_CLIENTS_UNCHECKED, MUTANT_HALF_LINE_DROPPED, MUTANT_CHAT_PORT_UNCHECKED,
+ * MUTANT_P2P_FIRST_ONLY, MUTANT_OPERATOR_EOF_IGNORED. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -222,10 +223,14 @@ int main(int argc, char **argv) {
       port = atoi(argv[i]);
     }
   }
+  int bad_port = port < 1 || port > 65535;
+#ifdef MUTANT_CHAT_PORT_UNCHECKED
+  bad_port = 0; /* mistake: the port as atoi() gives it: 70000 wraps to 4464, a missing one is 0 (the kernel picks) */
+#endif
 #ifdef MUTANT_MAX_CLIENTS_UNCHECKED
-  if (port < 1 || port > 65535 || !mode) { /* mistake: --max-clients taken as atoi() gives it, unchecked */
+  if (bad_port || !mode) { /* mistake: --max-clients taken as atoi() gives it, unchecked */
 #else
-  if (port < 1 || port > 65535 || !mode || maxc < 1 || maxc > MAXC) {
+  if (bad_port || !mode || maxc < 1 || maxc > MAXC) {
 #endif
     fprintf(stderr, "usage: tcp_chat_server PORT --mode p2p|hub [--max-clients N]\n");
     return 2;
@@ -279,7 +284,11 @@ int main(int argc, char **argv) {
     }
     if (p2p && FD_ISSET(0, &rd)) {
       ssize_t n = read(0, kbd + kbdlen, MAXLINE - kbdlen);
+#ifdef MUTANT_OPERATOR_EOF_IGNORED
+      if (n < 0) break; /* mistake: read() == 0, the operator's end of input, taken for "nothing typed yet" */
+#else
       if (n <= 0) break;
+#endif
       kbdlen += n;
       char *start = kbd, *nl;
       int quit = 0;
@@ -305,7 +314,13 @@ int main(int argc, char **argv) {
       if (fd < 0) continue;
       char name[32];
       snprintf(name, sizeof name, "%s:%d", inet_ntoa(from.sin_addr), ntohs(from.sin_port));
-      if (ncl >= (p2p ? 1 : maxc)) {
+      int full = ncl >= (p2p ? 1 : maxc);
+#ifdef MUTANT_P2P_FIRST_ONLY
+      static int served; /* mistake: p2p counts the clients ever accepted, not those connected: after the first, busy */
+      if (p2p && served) full = 1;
+      served = !full || served;
+#endif
+      if (full) {
         const char *no = p2p ? "busy" : "room full";
         dprintf(fd, "%s\n", no);
         printf("refused %s %s\n", name, no);

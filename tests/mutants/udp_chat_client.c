@@ -1,5 +1,6 @@
 /* udp_chat_client the student way, in C, with select(). Mutants: MUTANT_NO_NICK_CHECK, MUTANT_IGNORE_REFUSED,
- * MUTANT_RAW_DATAGRAMS, MUTANT_EXIT_CASE_SENSITIVE, MUTANT_UNCONNECTED, MUTANT_EOF_SPIN, MUTANT_NO_SIGNAL_LEAVE. */
+ * MUTANT_RAW_DATAGRAMS, MUTANT_EXIT_CASE_SENSITIVE, MUTANT_UNCONNECTED, MUTANT_EOF_SPIN, MUTANT_NO_SIGNAL_LEAVE,
+ * MUTANT_UDP_CLIENT_PORT_UNCHECKED. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -43,7 +44,11 @@ int main(int argc, char **argv) {
 #ifdef MUTANT_NO_NICK_CHECK
   bad_nick = !nick; /* mistake: the nickname goes to the server unchecked */
 #endif
-  if (port < 1 || port > 65535 || bad_nick) {
+  int bad_port = port < 1 || port > 65535;
+#ifdef MUTANT_UDP_CLIENT_PORT_UNCHECKED
+  bad_port = 0; /* mistake: the port as atoi() gives it: 70000 wraps to 4464, a missing -p is port 0 */
+#endif
+  if (bad_port || bad_nick) {
     fprintf(stderr, "usage: udp_chat_client -a ADDR -p PORT -n NICK\n");
     return 2;
   }

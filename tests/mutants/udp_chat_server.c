@@ -2,14 +2,16 @@
  * MUTANT_CRASH_ON_EMPTY, MUTANT_REJOIN_REFUSED, MUTANT_COMMANDS_ANY_CASE, MUTANT_BAD_JOIN_IGNORED,
  * MUTANT_LEAVE_PREFIX, MUTANT_REFUSE_EMPTY_MSG, MUTANT_NO_LENGTH_CHECK, MUTANT_NO_JOIN_NOTICE,
  * MUTANT_BREAK_NOT_CONTINUE, MUTANT_GUESTS_SPEAK, MUTANT_TCP_LEFTOVER, MUTANT_CONNECTS_TO_CLIENT,
- * MUTANT_JOIN_TWICE. */
+ * MUTANT_JOIN_TWICE, MUTANT_UDP_PORT_UNCHECKED, MUTANT_UDP_NO_SIGTERM. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define MAX_MEMBERS 64
 #define MAX_DATAGRAM 65507
@@ -52,6 +54,12 @@ static int find(struct sockaddr_in *a) {
   return -1;
 }
 
+/* SIGINT/SIGTERM: the kernel closes the socket as we go; _exit() is async-signal-safe */
+static void on_stop(int sig) {
+  (void)sig;
+  _exit(0);
+}
+
 static int good_nick(const char *n) {
   size_t len = strlen(n);
   if (len < 1 || len > 32) return 0;
@@ -61,10 +69,18 @@ static int good_nick(const char *n) {
 }
 
 int main(int argc, char **argv) {
+#ifndef MUTANT_UDP_PORT_UNCHECKED /* mistake: no checks: without a port atoi(NULL) crashes, 70000 wraps to 4464 */
   if (argc != 2 || atoi(argv[1]) < 1 || atoi(argv[1]) > 65535) {
     fprintf(stderr, "usage: udp_chat_server PORT\n");
     return 2;
   }
+#else
+  (void)argc;
+#endif
+  signal(SIGINT, on_stop);
+#ifndef MUTANT_UDP_NO_SIGTERM /* mistake: only Ctrl-C handled; SIGTERM kills the server */
+  signal(SIGTERM, on_stop);
+#endif
   s = socket(AF_INET, SOCK_DGRAM, 0);
   struct sockaddr_in a = {0};
   a.sin_family = AF_INET;
