@@ -287,7 +287,7 @@ TEST(Link, Lab5LossyLinkExperimentEndToEnd) {
   SKIP_UNLESS_ROOT();
   using namespace testing_support;
   std::string json = testing::TempDir() + "lossy_link" + std::to_string(getpid()) + ".json";
-  Child socklab("socklab", {"run", std::string(SOCKLAB_SOURCE_DIR) + "/experiments/lab5/08-lossy-link.xml", "--report",
+  Child socklab("socklab", {"run", std::string(SOCKLAB_SOURCE_DIR) + "/experiments/lab5/10-lossy-link.xml", "--report",
                             "json", "--out", json});
   auto status = socklab.wait_exit(std::chrono::seconds(60));
   ASSERT_TRUE(status.has_value());
