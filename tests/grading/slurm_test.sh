@@ -59,6 +59,11 @@ teardown() {
   rm -rf "$dir"
 }
 trap teardown EXIT
+# A signal (ctest's timeout, Ctrl-C) must take the cluster down too: bash runs the EXIT trap on exit, not when a signal
+# ends it, so each one becomes an exit.
+trap 'exit 143' TERM
+trap 'exit 130' INT
+trap 'exit 129' HUP
 
 # --- munge: the key, the daemon (as root: --force), its socket in our directory --------------------------------
 mungekey --create --keyfile="$dir/munge.key" || fail "mungekey"
